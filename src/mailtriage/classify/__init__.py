@@ -1,0 +1,1 @@
+"""Classify: incident, change or other, and a priority, from rules plus a model learnt from staff."""

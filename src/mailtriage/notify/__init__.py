@@ -1,0 +1,1 @@
+"""Notify: reply policy, templates, message composition and the outgoing mail transports."""

@@ -1,0 +1,1 @@
+"""SLA: the office-hours calendar, commitments, ticket clocks, change windows and compliance."""
