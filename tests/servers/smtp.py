@@ -1,0 +1,1 @@
+"""Test fixture module (filled in by its owner)."""
