@@ -1,0 +1,87 @@
+"""The ``mailtriage`` command: global options, the command groups and the exit-status mapping."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from mailtriage import __version__
+from mailtriage.cli.context import AppContext
+from mailtriage.config import load_config
+from mailtriage.errors import MailtriageError
+
+EPILOG = """Exit status: 0 success; 1 finished but something needs attention (a mailbox
+unreachable, quarantined mail); 2 usage or configuration error; 75 another run holds the lock."""
+
+
+class LazyConfigGroup(click.Group):
+    """The root group; loads the configuration once, before any subcommand runs."""
+
+
+@click.group(cls=LazyConfigGroup, epilog=EPILOG,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", metavar="PATH", envvar=None,
+              help="Configuration file (default: $MAILTRIAGE_CONFIG, else ./mailtriage.toml, "
+                   "else the embedded defaults).")
+@click.version_option(__version__, prog_name="mailtriage")
+@click.pass_context
+def root(ctx: click.Context, config_path: str | None) -> None:
+    """mailtriage: turns a helpdesk mailbox into triaged tickets and answers every customer
+    with the commitment the helpdesk really makes."""
+    app = AppContext(config=load_config(config_path))
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+def _register() -> None:
+    from mailtriage.cli import admin, correct, quarantine, report, run, tickets, train
+
+    for module in (admin, run, tickets, correct, quarantine, report, train):
+        for command in module.COMMANDS:
+            root.add_command(command)
+    try:
+        from mailtriage.cli import sla as sla_cli
+
+        root.add_command(sla_cli.sla_group)
+    except ImportError:  # pragma: no cover - during development only
+        pass
+    try:
+        from mailtriage.cli import classify as classify_cli
+
+        for command in classify_cli.COMMANDS:
+            root.add_command(command)
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        from mailtriage.cli import serve
+
+        for command in serve.COMMANDS:
+            root.add_command(command)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the CLI and map mailtriage errors to exit statuses; never a traceback for them."""
+    try:
+        result = root.main(args=argv, prog_name="mailtriage", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except MailtriageError as exc:
+        click.echo(f"mailtriage: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    if isinstance(result, int):
+        sys.exit(result)
+    return result

@@ -1,0 +1,28 @@
+"""Printing for commands: JSON for scripts, rich tables for people."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def console() -> Console:
+    return Console(highlight=False, soft_wrap=False)
+
+
+def err_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def short_time(value: str | None) -> str:
+    """'2026-03-17T10:00:00+01:00' → '2026-03-17 10:00'."""
+    if not value:
+        return "-"
+    return value[:16].replace("T", " ")

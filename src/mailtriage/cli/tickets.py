@@ -1,0 +1,105 @@
+"""``mailtriage tickets list`` and ``tickets show``: the queue and one ticket, for people or JSON."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+from sqlalchemy import select
+
+from mailtriage.cli.context import AppContext
+from mailtriage.cli.output import console, print_json, short_time
+from mailtriage.errors import NotFoundError
+from mailtriage.services.serialize import ticket_detail, ticket_summary
+from mailtriage.store.models import Ticket
+
+
+@click.group("tickets")
+def tickets_group() -> None:
+    """List and show tickets."""
+
+
+@tickets_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--status", help="Only tickets with this status (new, open, waiting, resolved, "
+                               "closed).")
+@click.option("--type", "type_", type=click.Choice(["incident", "change", "other"]),
+              help="Only tickets of this type.")
+@click.option("--needs-review", is_flag=True, help="Only tickets that need review.")
+@click.option("--limit", type=click.IntRange(1, 100000), default=200, show_default=True)
+@click.pass_obj
+def tickets_list(app: AppContext, as_json: bool, status: str | None, type_: str | None,
+                 needs_review: bool, limit: int) -> None:
+    """Tickets, newest first."""
+    zone = app.config.calendar.zone
+    query = select(Ticket).order_by(Ticket.received_at.desc(), Ticket.id.desc()).limit(limit)
+    if status:
+        query = query.where(Ticket.status == status)
+    if type_:
+        query = query.where(Ticket.type == type_)
+    if needs_review:
+        query = query.where(Ticket.needs_review.is_(True))
+    with app.db().session() as s:
+        rows = [ticket_summary(t, zone) for t in s.scalars(query)]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"{len(rows)} ticket(s)")
+    for col in ("#", "received", "from", "subject", "type", "prio", "conf", "response due",
+                "resolution due", "status"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            str(r["number"]), short_time(r["received_at"]), r["requester"] or "-",
+            (r["subject"] or "")[:50], (r["type"] or "-") + (" ?" if r["needs_review"] else ""),
+            r["priority"] or "-",
+            "-" if r["confidence"] is None else f"{r['confidence']:.2f}",
+            short_time(r["response_due"]), short_time(r["resolution_due"]), r["status"],
+        )
+    console().print(table)
+
+
+@tickets_group.command("show")
+@click.argument("number", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def tickets_show(app: AppContext, number: int, as_json: bool) -> None:
+    """One ticket with its messages, classification history and corrections."""
+    zone = app.config.calendar.zone
+    with app.db().session() as s:
+        t = s.scalar(select(Ticket).where(Ticket.number == number))
+        if t is None:
+            raise NotFoundError(f"There is no ticket #{number}.")
+        data = ticket_detail(s, t, zone)
+    if as_json:
+        print_json(data)
+        return
+    out = console()
+    out.print(f"[bold]#{data['number']}[/bold] {data['subject']}")
+    out.print(f"From: {data['requester']}  SLA: {data['sla']}  Status: {data['status']}")
+    review = " (needs review)" if data["needs_review"] else ""
+    out.print(f"Type: {data['type']}  Priority: {data['priority'] or '-'}  "
+              f"Confidence: {data['confidence']}{review}")
+    out.print(f"Decided by: {data['decided_by']}")
+    for reason in data["reasons"]:
+        out.print(f"  - {reason}")
+    out.print(f"Received: {short_time(data['received_at'])}  Response due: "
+              f"{short_time(data['response_due'])}  Resolution due: "
+              f"{short_time(data['resolution_due'])}")
+    for m in data["messages"]:
+        out.print(f"\n[bold]{m['direction']}[/bold] {short_time(m['received_at'])} "
+                  f"{m['from']} ({m['origin']}, {m['outcome']}{': ' + m['reason'] if m['reason'] else ''})")
+        out.print(m["text"][:2000], markup=False)
+        for note in m["notes"]:
+            out.print(f"  note: {note}", markup=False)
+    if data["corrections"]:
+        out.print("\n[bold]Corrections[/bold]")
+        for c in data["corrections"]:
+            out.print(f"  {short_time(c['at'])} {c['actor']}: {c['before']} → {c['after']} "
+                      f"{c['note']}", markup=False)
+    if data["outbox"]:
+        out.print("\n[bold]Outgoing mail[/bold]")
+        for o in data["outbox"]:
+            out.print(f"  {o['kind']} to {', '.join(o['to'])}: {o['status']}", markup=False)
+
+
+COMMANDS = [tickets_group]

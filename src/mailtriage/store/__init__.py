@@ -1,0 +1,1 @@
+"""Store: the database schema, migrations, sessions and the content-addressed file store."""
