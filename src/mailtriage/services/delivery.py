@@ -1,0 +1,104 @@
+"""Delivers the outbox: each row at most once, temporary failures retried with backoff.
+
+A row is claimed by a conditional update (pending → sending) committed before the mail is handed
+to the transport, and marked sent right after. A row found still ``sending`` at the start of a run
+was caught mid-send by a crash: it is marked ``uncertain`` and never resent blindly (staff can
+requeue it). Two overlapping senders can never claim the same row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from mailtriage.errors import PermanentDeliveryError, TemporaryDeliveryError
+from mailtriage.notify.transport import Transport, UncertainDeliveryError, next_attempt_delay
+from mailtriage.store.database import Database
+from mailtriage.store.models import OutboxItem
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery pass did."""
+
+    sent: int = 0
+    retry_later: int = 0
+    failed: int = 0
+    uncertain: int = 0
+
+
+def mark_interrupted(db: Database) -> int:
+    """Rows left in ``sending`` by a crashed run become ``uncertain``; returns how many."""
+    with db.session() as s:
+        return s.execute(
+            update(OutboxItem).where(OutboxItem.status == "sending")
+            .values(status="uncertain",
+                    last_error="interrupted during sending; not resent automatically")
+        ).rowcount
+
+
+def deliver_due(db: Database, transport: Transport, now: Callable[[], datetime],
+                *, max_attempts: int, limit: int = 500) -> DeliveryReport:
+    """Send every pending row whose time has come."""
+    report = DeliveryReport()
+    with db.session() as s:
+        due = s.scalars(
+            select(OutboxItem.id).where(OutboxItem.status == "pending",
+                                        OutboxItem.next_attempt_at <= now())
+            .order_by(OutboxItem.id).limit(limit)
+        ).all()
+    for row_id in due:
+        with db.session() as s:
+            claimed = s.execute(
+                update(OutboxItem).where(OutboxItem.id == row_id, OutboxItem.status == "pending")
+                .values(status="sending", attempts=OutboxItem.attempts + 1)
+            ).rowcount
+            item = s.get(OutboxItem, row_id) if claimed else None
+            if item is None:
+                continue
+            body, sender, recipients, attempts = (item.body, item.sender, list(item.recipients),
+                                                  item.attempts)
+        status, error, next_at = "sent", "", None
+        try:
+            transport.send(body, sender, recipients)
+        except UncertainDeliveryError as exc:
+            status, error = "uncertain", str(exc)
+        except TemporaryDeliveryError as exc:
+            if attempts >= max_attempts:
+                status, error = "failed", f"gave up after {attempts} attempts: {exc}"
+            else:
+                status, error = "pending", str(exc)
+                next_at = now() + next_attempt_delay(attempts)
+        except PermanentDeliveryError as exc:
+            status, error = "failed", str(exc)
+        with db.session() as s:
+            values: dict[str, object] = {"status": status, "last_error": error}
+            if status == "sent":
+                values["sent_at"] = now()
+            if next_at is not None:
+                values["next_attempt_at"] = next_at
+            s.execute(update(OutboxItem).where(OutboxItem.id == row_id).values(**values))
+        if status == "sent":
+            report.sent += 1
+        elif status == "pending":
+            report.retry_later += 1
+        elif status == "uncertain":
+            report.uncertain += 1
+        else:
+            report.failed += 1
+    return report
+
+
+def requeue(db: Database, row_id: int, now: datetime) -> bool:
+    """Staff decision: send an ``uncertain`` or ``failed`` row again."""
+    with db.session() as s:
+        return bool(s.execute(
+            update(OutboxItem)
+            .where(OutboxItem.id == row_id, OutboxItem.status.in_(("uncertain", "failed")))
+            .values(status="pending", next_attempt_at=now, last_error="requeued by staff")
+        ).rowcount)
+
+

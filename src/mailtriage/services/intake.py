@@ -1,0 +1,375 @@
+"""Stores one batch of fetched mail: dedup, quarantine, origin, threading, tickets and replies.
+
+Everything a batch decides is written in one transaction, each message inside its own savepoint
+so one bad message never takes the others down. The mailbox is touched (flag or move) only after
+that transaction commits; a crash before the commit means a harmless re-fetch that the
+``(mailbox, sha256)`` key turns into a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mailtriage.classify.decision import Decision
+from mailtriage.config import Config
+from mailtriage.errors import MailtriageError, UnparseableMail
+from mailtriage.ingest.message import OriginVerdict, ParsedMail, RawMail
+from mailtriage.ingest.origin import decide_origin
+from mailtriage.ingest.parse import parse_mail
+from mailtriage.ingest.threading import ThreadLookup, decide_thread, subject_ticket_number
+from mailtriage.services.commitments import CommitmentCalculator
+from mailtriage.services.replies import ReplyComposer
+from mailtriage.store.files import FileStore
+from mailtriage.store.models import (
+    Attachment,
+    Classification,
+    Message,
+    OutboxItem,
+    Participant,
+    QuarantineEntry,
+    Ticket,
+    TicketEvent,
+)
+
+FIRST_TICKET_NUMBER = 1001
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A fetched mail after the CPU-bound work: parsed, or the reason it cannot be."""
+
+    raw: RawMail
+    parsed: ParsedMail | None
+    failure: str | None = None
+    failure_detail: str = ""
+
+
+def prepare(raw: RawMail, now: datetime) -> Prepared:
+    """Parse one raw mail; never raises (pure CPU work, safe to run in a worker process)."""
+    if raw.oversize:
+        return Prepared(raw, None, "oversize",
+                        f"message of {raw.size} bytes is over the configured limit; only its "
+                        "headers were fetched")
+    try:
+        return Prepared(raw, parse_mail(raw, now=now))
+    except UnparseableMail as exc:
+        return Prepared(raw, None, exc.reason, str(exc))
+    except Exception as exc:  # the parser must never take the run down
+        return Prepared(raw, None, "parser-error", f"{exc.__class__.__name__}: {exc}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one message."""
+
+    uid: str
+    kind: str  # ticket | followup | attached | ignored | quarantined | duplicate
+    reason: str = ""
+    ticket_number: int | None = None
+    reply: str = ""
+
+
+@dataclass
+class IntakeContext:
+    """What the intake needs, built once per run."""
+
+    config: Config
+    files: FileStore
+    commitments: CommitmentCalculator
+    replies: ReplyComposer
+    now: Callable[[], datetime]
+    store_files: bool = True
+    own_addresses: frozenset[str] = field(default_factory=frozenset)
+
+
+def origin_of(session: Session, ctx: IntakeContext, mail: ParsedMail) -> OriginVerdict:
+    """The mail's origin, asking the database which Message-IDs are our own."""
+
+    def is_own(message_id: str) -> bool:
+        return session.scalar(
+            select(OutboxItem.id).where(OutboxItem.message_id == message_id).limit(1)
+        ) is not None
+
+    return decide_origin(mail, own_addresses=ctx.own_addresses, is_own_message_id=is_own)
+
+
+def is_known(session: Session, mailbox: str, sha256: str) -> bool:
+    if session.scalar(select(Message.id).where(Message.mailbox == mailbox,
+                                               Message.sha256 == sha256).limit(1)):
+        return True
+    return session.scalar(select(QuarantineEntry.id).where(
+        QuarantineEntry.mailbox == mailbox, QuarantineEntry.sha256 == sha256,
+        QuarantineEntry.status == "open").limit(1)) is not None
+
+
+def store_batch(session: Session, ctx: IntakeContext, items: Sequence[Prepared],
+                decisions: dict[int, Decision], *, replay: bool = False) -> list[Outcome]:
+    """Store every prepared mail of a batch in the caller's transaction."""
+    outcomes = []
+    for index, prep in enumerate(items):
+        savepoint = session.begin_nested()
+        try:
+            outcome = _store_one(session, ctx, prep, decisions.get(index), replay=replay)
+            savepoint.commit()
+        except MailtriageError as exc:
+            savepoint.rollback()
+            outcome = _quarantine(session, ctx, prep, "store-error", str(exc))
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _raw_fields(ctx: IntakeContext, raw: RawMail) -> dict[str, Any]:
+    if len(raw.data) <= ctx.config.storage.inline_limit or not ctx.store_files:
+        return {"raw": raw.data, "raw_key": None}
+    return {"raw": None, "raw_key": ctx.files.put(raw.data)}
+
+
+def _quarantine(session: Session, ctx: IntakeContext, prep: Prepared, reason: str,
+                detail: str) -> Outcome:
+    raw = prep.raw
+    existing = session.scalar(select(QuarantineEntry).where(
+        QuarantineEntry.mailbox == raw.mailbox, QuarantineEntry.folder == raw.folder,
+        QuarantineEntry.uidvalidity == raw.uidvalidity, QuarantineEntry.uid == raw.uid,
+        QuarantineEntry.sha256 == raw.sha256))
+    if existing is not None:
+        existing.attempts += 1
+        existing.status = "open"
+        existing.reason, existing.detail = reason, detail[:4000]
+    else:
+        session.add(QuarantineEntry(
+            mailbox=raw.mailbox, folder=raw.folder, uidvalidity=raw.uidvalidity, uid=raw.uid,
+            sha256=raw.sha256, size=raw.size, reason=reason, detail=detail[:4000],
+            headers_only=raw.oversize, **_raw_fields(ctx, raw)))
+    session.flush()
+    return Outcome(raw.uid, "quarantined", f"{reason}: {detail}")
+
+
+def _clean(text: str) -> str:
+    return text.replace("\x00", "")
+
+
+def _new_message(ctx: IntakeContext, prep: Prepared, mail: ParsedMail, origin: OriginVerdict,
+                 outcome: str, reason: str) -> Message:
+    raw = prep.raw
+    msg = Message(
+        direction="in", mailbox=raw.mailbox, folder=raw.folder, uidvalidity=raw.uidvalidity,
+        uid=raw.uid, sha256=raw.sha256, size=raw.size,
+        message_id=_clean(mail.message_id)[:998] if mail.message_id else None,
+        sender=mail.sender.addr if mail.sender else None,
+        sender_name=_clean(mail.sender.name) if mail.sender else "",
+        subject=_clean(mail.subject), received_at=mail.received_at, origin=origin.origin,
+        origin_rules=list(origin.rules) + list(origin.reasons), outcome=outcome,
+        outcome_reason=reason, language=mail.language, text=_clean(mail.text),
+        new_text=_clean(mail.new_text), html=_clean(mail.html) if mail.html else None,
+        notes=list(mail.notes), **_raw_fields(ctx, raw),
+    )
+    for att in mail.attachments:
+        key = ctx.files.put(att.payload) if ctx.store_files else att.sha256
+        msg.attachments.append(Attachment(
+            filename=_clean(att.filename)[:500], content_type=att.content_type[:255],
+            size=att.size, sha256=att.sha256, storage_key=key,
+            content_id=att.content_id, inline=att.inline))
+    return msg
+
+
+def _ticket_lookup(session: Session, ticket_id: int | None) -> ThreadLookup | None:
+    if ticket_id is None:
+        return None
+    t = session.get(Ticket, ticket_id)
+    if t is None:
+        return None
+    participants = frozenset(session.scalars(
+        select(Participant.address).where(Participant.ticket_id == t.id)).all())
+    return ThreadLookup(ticket_id=t.id, number=t.number, participants=participants)
+
+
+def _referenced_ids(mail: ParsedMail) -> list[str]:
+    ids = list(mail.in_reply_to) + list(mail.references)
+    return [i[:998] for i in dict.fromkeys(ids) if i]
+
+
+def _thread(session: Session, mail: ParsedMail) -> tuple[int | None, str]:
+    refs = _referenced_ids(mail)
+    ours = theirs = None
+    if refs:
+        ours_id = session.scalar(select(OutboxItem.ticket_id).where(
+            OutboxItem.message_id.in_(refs), OutboxItem.ticket_id.is_not(None)).limit(1))
+        ours = _ticket_lookup(session, ours_id)
+        theirs_id = session.scalar(select(Message.ticket_id).where(
+            Message.message_id.in_(refs), Message.ticket_id.is_not(None),
+            Message.direction == "in").order_by(Message.id.desc()).limit(1))
+        theirs = _ticket_lookup(session, theirs_id)
+    by_subject = None
+    number = subject_ticket_number(mail.subject)
+    if number is not None:
+        tid = session.scalar(select(Ticket.id).where(Ticket.number == number))
+        by_subject = _ticket_lookup(session, tid)
+    decision = decide_thread(mail, ours=ours, theirs=theirs, by_subject=by_subject,
+                             subject_number=number)
+    return (decision.ticket.ticket_id if decision.ticket else None), decision.reason
+
+
+def _add_participant(session: Session, ticket: Ticket, address: str | None,
+                     role: str = "customer") -> None:
+    if not address:
+        return
+    address = address.lower()
+    exists = session.scalar(select(Participant.id).where(Participant.ticket_id == ticket.id,
+                                                         Participant.address == address))
+    if exists is None:
+        session.add(Participant(ticket_id=ticket.id, address=address, role=role))
+
+
+def _attach_automatic(session: Session, ctx: IntakeContext, prep: Prepared, mail: ParsedMail,
+                      origin: OriginVerdict) -> Outcome:
+    """Bounces and auto-replies: attach to the ticket they refer to, else ignore; never a ticket."""
+    refs = list(mail.report.original_message_ids) if mail.report else []
+    refs += _referenced_ids(mail)
+    refs = [r[:998] for r in dict.fromkeys(refs) if r]
+    ticket_id = None
+    if refs:
+        ticket_id = session.scalar(select(OutboxItem.ticket_id).where(
+            OutboxItem.message_id.in_(refs), OutboxItem.ticket_id.is_not(None)).limit(1))
+    what = "bounce" if origin.origin == "bounce" else "automatic reply"
+    why = "; ".join(origin.reasons) or ", ".join(origin.rules)
+    if ticket_id is None:
+        reason = f"{what} ({why}) that refers to none of our messages: ignored"
+        session.add(_new_message(ctx, prep, mail, origin, "ignored", reason))
+        return Outcome(prep.raw.uid, "ignored", reason)
+    ticket = session.get(Ticket, ticket_id)
+    assert ticket is not None
+    reason = f"{what} ({why}) attached as a note; it changes nothing on the ticket"
+    msg = _new_message(ctx, prep, mail, origin, "attached", reason)
+    msg.ticket_id = ticket.id
+    session.add(msg)
+    session.add(TicketEvent(ticket_id=ticket.id, kind=origin.origin, at=mail.received_at,
+                            data={"reason": reason, "status": mail.report.status
+                                  if mail.report else ""}))
+    return Outcome(prep.raw.uid, "attached", reason, ticket.number)
+
+
+def next_ticket_number(session: Session) -> int:
+    current = session.scalar(select(func.max(Ticket.number)))
+    return FIRST_TICKET_NUMBER if current is None else int(current) + 1
+
+
+def _store_one(session: Session, ctx: IntakeContext, prep: Prepared, decision: Decision | None,
+               *, replay: bool) -> Outcome:
+    raw = prep.raw
+    if session.scalar(select(Message.id).where(Message.mailbox == raw.mailbox,
+                                               Message.sha256 == raw.sha256).limit(1)):
+        return Outcome(raw.uid, "duplicate", "already stored")
+    if not replay and session.scalar(select(QuarantineEntry.id).where(
+            QuarantineEntry.mailbox == raw.mailbox, QuarantineEntry.sha256 == raw.sha256,
+            QuarantineEntry.status == "open").limit(1)):
+        return Outcome(raw.uid, "duplicate", "already in quarantine")
+    if prep.failure or prep.parsed is None:
+        return _quarantine(session, ctx, prep, prep.failure or "parser-error",
+                           prep.failure_detail)
+    mail = prep.parsed
+    origin = origin_of(session, ctx, mail)
+    if origin.origin in ("bounce", "auto_reply"):
+        return _attach_automatic(session, ctx, prep, mail, origin)
+    if origin.origin in ("own", "list"):
+        what = "our own mail (a loop)" if origin.origin == "own" else "mailing-list mail"
+        reason = f"{what}: {'; '.join(origin.reasons) or ', '.join(origin.rules)}; ignored"
+        session.add(_new_message(ctx, prep, mail, origin, "ignored", reason))
+        return Outcome(raw.uid, "ignored", reason)
+
+    ticket_id, thread_reason = _thread(session, mail)
+    if ticket_id is not None:
+        return _follow_up(session, ctx, prep, mail, origin, ticket_id, thread_reason)
+    return _open_ticket(session, ctx, prep, mail, origin, decision, thread_reason)
+
+
+def _follow_up(session: Session, ctx: IntakeContext, prep: Prepared, mail: ParsedMail,
+               origin: OriginVerdict, ticket_id: int, reason: str) -> Outcome:
+    ticket = session.get(Ticket, ticket_id)
+    assert ticket is not None
+    msg = _new_message(ctx, prep, mail, origin, "followup", reason)
+    msg.ticket_id = ticket.id
+    session.add(msg)
+    if ticket.status == "waiting":
+        ticket.status = "open"
+        session.add(TicketEvent(ticket_id=ticket.id, kind="resumed", at=mail.received_at,
+                                data={"reason": "the customer answered"}))
+    for cc in mail.cc:
+        if cc.addr.lower() not in ctx.own_addresses:
+            _add_participant(session, ticket, cc.addr)
+    session.flush()
+    reply = ctx.replies.maybe_followup_reply(session, ticket, msg, mail, origin)
+    return Outcome(prep.raw.uid, "followup", reason, ticket.number, reply)
+
+
+def _open_ticket(session: Session, ctx: IntakeContext, prep: Prepared, mail: ParsedMail,
+                 origin: OriginVerdict, decision: Decision | None, thread_reason: str) -> Outcome:
+    requester = mail.sender.addr if mail.sender else None
+    type_ = decision.type if decision else None
+    priority = decision.priority if decision and decision.type == "incident" else None
+    commitment = ctx.commitments.for_ticket(requester=requester, type_=type_, priority=priority,
+                                            received_at=mail.received_at)
+    ticket = Ticket(
+        number=next_ticket_number(session), subject=_clean(mail.subject)[:2000],
+        requester=requester, requester_name=_clean(mail.sender.name) if mail.sender else "",
+        sla_level=commitment.sla_level, language=mail.language, type=type_, priority=priority,
+        confidence=decision.confidence if decision else None,
+        needs_review=decision.needs_review if decision else True,
+        decided_by=decision_source(decision), reasons=list(decision.reasons) if decision else
+        ["no classification was possible"],
+        status="new", received_at=mail.received_at, response_due=commitment.response_due,
+        resolution_due=commitment.resolution_due,
+    )
+    session.add(ticket)
+    session.flush()
+    msg = _new_message(ctx, prep, mail, origin, "ticket", thread_reason)
+    msg.ticket_id = ticket.id
+    session.add(msg)
+    _add_participant(session, ticket, requester)
+    for cc in mail.cc:
+        if cc.addr.lower() not in ctx.own_addresses:
+            _add_participant(session, ticket, cc.addr)
+    if decision is not None:
+        session.add(Classification(
+            ticket_id=ticket.id, type=decision.type, priority=priority,
+            confidence=decision.confidence, needs_review=decision.needs_review,
+            rules=list(decision.rules), reasons=list(decision.reasons),
+            model_version=decision.model_version, source="auto"))
+    session.add(TicketEvent(ticket_id=ticket.id, kind="created", at=mail.received_at,
+                            data={"reason": thread_reason}))
+    session.flush()
+    reply = ctx.replies.acknowledge(session, ticket, msg, mail, origin)
+    return Outcome(prep.raw.uid, "ticket", thread_reason, ticket.number, reply)
+
+
+def decision_source(decision: Decision | None) -> str:
+    """'rules: a, b; model: v3' — which rules and model version decided."""
+    if decision is None:
+        return "nothing (no classifier result)"
+    parts = []
+    if decision.rules:
+        parts.append("rules: " + ", ".join(decision.rules))
+    if decision.model_version:
+        parts.append("model: " + decision.model_version)
+    return "; ".join(parts) or "defaults"
+
+
+def known_keys(session: Session, mailbox: str, folder: str, keys: Iterable[str]) -> set[str]:
+    """Which local-source keys of this mailbox folder are already stored or quarantined."""
+    wanted = list(keys)
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        found.update(session.scalars(select(Message.uid).where(
+            Message.mailbox == mailbox, Message.folder == folder, Message.uid.in_(chunk))))
+        found.update(session.scalars(select(QuarantineEntry.uid).where(
+            QuarantineEntry.mailbox == mailbox, QuarantineEntry.folder == folder,
+            QuarantineEntry.uid.in_(chunk))))
+    return found
+
+

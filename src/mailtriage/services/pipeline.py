@@ -1,0 +1,281 @@
+"""One scheduled cycle of ``mailtriage run``: fetch, parse, classify, store, answer, deliver.
+
+This is the one module that composes the core packages (ingest, classify, sla, notify) with the
+store. Per mailbox it streams batches from the source, parses them (on several cores when the
+batch is large), classifies the candidates for new tickets in one call, stores the batch in one
+transaction, then marks the batch processed on the server and advances the cursor. Mail on the
+server is touched only after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from mailtriage.classify.decision import ClassifyInput, Decision
+from mailtriage.config import Config, MailboxConfig
+from mailtriage.errors import MailboxError, MailtriageError
+from mailtriage.ingest.message import RawMail
+from mailtriage.ingest.sources.base import Cursor as SourceCursor
+from mailtriage.ingest.sources.base import MailSource, open_source
+from mailtriage.lock import RunLock
+from mailtriage.services import delivery
+from mailtriage.services.commitments import CommitmentCalculator
+from mailtriage.services.intake import (
+    IntakeContext,
+    Outcome,
+    Prepared,
+    known_keys,
+    prepare,
+    store_batch,
+)
+from mailtriage.services.replies import ReplyComposer
+from mailtriage.store import lease
+from mailtriage.store.database import Database
+from mailtriage.store.files import FileStore
+from mailtriage.store.models import Cursor
+from mailtriage.store.schema import ensure_schema
+
+log = logging.getLogger("mailtriage.pipeline")
+
+LEASE_NAME = "run"
+LEASE_TTL = timedelta(minutes=30)
+PARALLEL_PARSE_MIN = 64
+
+
+@dataclass
+class MailboxReport:
+    """What a run did with one mailbox folder."""
+
+    mailbox: str
+    folder: str
+    fetched: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    uidvalidity_changed: bool = False
+
+    def count(self, kind: str) -> int:
+        return self.outcomes.get(kind, 0)
+
+
+@dataclass
+class RunReport:
+    """What a whole run did; ``exit_status`` follows the contract (0 or 1)."""
+
+    mailboxes: list[MailboxReport] = field(default_factory=list)
+    details: list[Outcome] = field(default_factory=list)
+    delivery: delivery.DeliveryReport | None = None
+    dry_run: bool = False
+
+    @property
+    def needs_attention(self) -> bool:
+        return any(m.error or m.count("quarantined") for m in self.mailboxes) or bool(
+            self.delivery and (self.delivery.failed or self.delivery.uncertain))
+
+    @property
+    def exit_status(self) -> int:
+        return 1 if self.needs_attention else 0
+
+
+ProgressFn = Callable[[str, int], None]
+
+
+class Pipeline:
+    """Composes sources, parser, classifier, SLA, replies, store and delivery for one run."""
+
+    def __init__(self, config: Config, db: Database, *,
+                 now: Callable[[], datetime] | None = None, dry_run: bool = False,
+                 executor: Executor | None = None, progress: ProgressFn | None = None) -> None:
+        self.config = config
+        self.db = db
+        self.now = now or (lambda: datetime.now(UTC))
+        self.dry_run = dry_run
+        self.executor = executor
+        self.progress = progress
+        self._classifier: object | None = None
+        self._last_outcomes: list[Outcome] = []
+        own = {config.smtp.from_address.lower(), *config.notify.own_addresses}
+        self.intake = IntakeContext(
+            config=config, files=FileStore(config.storage.directory),
+            commitments=CommitmentCalculator(config),
+            replies=ReplyComposer(config, self.now, dry_run=dry_run),
+            now=self.now, store_files=not dry_run, own_addresses=frozenset(own),
+        )
+
+    # -- classification -------------------------------------------------------------------
+
+    def classify(self, items: Sequence[Prepared]) -> dict[int, Decision]:
+        """Classify the mails that may open a ticket, in one batch; loads the model lazily."""
+        wanted = [(i, p.parsed) for i, p in enumerate(items)
+                  if p.parsed is not None and p.parsed.report is None]
+        if not wanted:
+            return {}
+        if self._classifier is None:
+            from mailtriage.classify.engine import Classifier
+
+            self._classifier = Classifier.load(self.config.classify)
+        classifier = self._classifier
+        inputs = [ClassifyInput(subject=m.subject, body=m.new_text or m.text,
+                                language=m.language) for _, m in wanted]
+        results = classifier.classify_batch(inputs)  # type: ignore[attr-defined]
+        return {i: d for (i, _), d in zip(wanted, results, strict=True)}
+
+    # -- parsing ------------------------------------------------------------------------------
+
+    def prepare_all(self, batch: Sequence[RawMail]) -> list[Prepared]:
+        now = self.now()
+        if self.executor is not None and len(batch) >= PARALLEL_PARSE_MIN:
+            return list(self.executor.map(prepare, batch, [now] * len(batch), chunksize=16))
+        return [prepare(raw, now) for raw in batch]
+
+    # -- one mailbox ----------------------------------------------------------------------------
+
+    def run_mailbox(self, cfg: MailboxConfig, folder: str | None = None) -> MailboxReport:
+        folder = folder or cfg.folder
+        report = MailboxReport(cfg.name, folder)
+        try:
+            with open_source(cfg, folder=folder) as source:
+                self._drain(cfg, source, report)
+        except MailboxError as exc:
+            report.error = str(exc)
+            log.error("mailbox %s/%s: %s", cfg.name, folder, exc)
+        return report
+
+    def _load_cursor(self, cfg: MailboxConfig, folder: str, uidvalidity: int,
+                     report: MailboxReport) -> SourceCursor | None:
+        with self.db.session() as s:
+            row = s.scalar(select(Cursor).where(Cursor.mailbox == cfg.name,
+                                                Cursor.folder == folder))
+            if row is None:
+                return None
+            if row.uidvalidity != uidvalidity:
+                report.uidvalidity_changed = True
+                log.warning("mailbox %s/%s: UIDVALIDITY changed from %s to %s; full rescan",
+                            cfg.name, folder, row.uidvalidity, uidvalidity)
+                return None
+            return SourceCursor(uidvalidity=row.uidvalidity, last_uid=row.last_uid)
+
+    def _save_cursor(self, s: object, cfg: MailboxConfig, folder: str, uidvalidity: int,
+                     last_uid: int, changed: bool) -> None:
+        from sqlalchemy.orm import Session
+
+        assert isinstance(s, Session)
+        row = s.scalar(select(Cursor).where(Cursor.mailbox == cfg.name, Cursor.folder == folder))
+        if row is None:
+            s.add(Cursor(mailbox=cfg.name, folder=folder, uidvalidity=uidvalidity,
+                         last_uid=last_uid))
+            return
+        if row.uidvalidity != uidvalidity:
+            row.uidvalidity_changes += 1 if changed else 0
+            row.uidvalidity = uidvalidity
+            row.last_uid = last_uid
+        else:
+            row.last_uid = max(row.last_uid, last_uid)
+
+    def _drain(self, cfg: MailboxConfig, source: MailSource, report: MailboxReport) -> None:
+        uidvalidity = source.uidvalidity()
+        cursor = self._load_cursor(cfg, source.folder, uidvalidity, report)
+
+        def seen(keys: Sequence[str]) -> set[str]:
+            with self.db.session() as s:
+                return known_keys(s, cfg.name, source.folder, keys)
+
+        for batch in source.batches(cursor, seen):
+            if not batch:
+                continue
+            report.fetched += len(batch)
+            prepared = self.prepare_all(batch)
+            decisions = self.classify(prepared)
+            outcomes = self._store(cfg, source.folder, uidvalidity, prepared, decisions,
+                                   report.uidvalidity_changed)
+            for o in outcomes:
+                report.outcomes[o.kind] = report.outcomes.get(o.kind, 0) + 1
+            if self.progress:
+                self.progress(f"{cfg.name}/{source.folder}", len(batch))
+            if not self.dry_run:
+                done = [o.uid for o in outcomes]
+                try:
+                    source.mark_processed(done)
+                except MailboxError as exc:
+                    # Stored already; the mark is retried never, the cursor protects us.
+                    log.warning("mailbox %s: marking processed failed: %s", cfg.name, exc)
+            self._last_outcomes.extend(outcomes)
+
+    def _store(self, cfg: MailboxConfig, folder: str, uidvalidity: int,
+               prepared: Sequence[Prepared], decisions: dict[int, Decision],
+               changed: bool) -> list[Outcome]:
+        session = self.db.sessions()
+        try:
+            outcomes = store_batch(session, self.intake, prepared, decisions)
+            if uidvalidity:
+                uids = [int(p.raw.uid) for p in prepared if p.raw.uid.isdigit()]
+                if uids:
+                    self._save_cursor(session, cfg, folder, uidvalidity, max(uids), changed)
+            if self.dry_run:
+                session.rollback()
+            else:
+                session.commit()
+            return outcomes
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    # -- the whole run ------------------------------------------------------------------------
+
+    def run(self) -> RunReport:
+        report = RunReport(dry_run=self.dry_run)
+        self._last_outcomes = []
+        for cfg in self.config.mailboxes:
+            report.mailboxes.append(self.run_mailbox(cfg))
+        report.details = self._last_outcomes
+        if not self.dry_run:
+            from mailtriage.notify.transport import open_transport
+
+            delivery.mark_interrupted(self.db)
+            with self.db.session() as s:
+                from mailtriage.store.models import OutboxItem
+
+                pending = s.scalar(select(OutboxItem.id).where(
+                    OutboxItem.status == "pending").limit(1))
+            if pending is not None:
+                transport = open_transport(self.config.smtp)
+                report.delivery = delivery.deliver_due(
+                    self.db, transport, self.now, max_attempts=self.config.smtp.max_attempts)
+        return report
+
+
+@contextmanager
+def run_guard(config: Config, db: Database, now: datetime) -> Iterator[None]:
+    """The host lock, a current schema and the database lease around one run."""
+    with RunLock(config.run.lock_file):
+        ensure_schema(db)
+        holder = lease.holder_id()
+        lease.acquire(db, LEASE_NAME, holder, now, LEASE_TTL)
+        try:
+            yield
+        finally:
+            lease.release(db, LEASE_NAME, holder)
+
+
+def run_once(config: Config, *, dry_run: bool = False, now: Callable[[], datetime] | None = None,
+             executor: Executor | None = None, progress: ProgressFn | None = None) -> RunReport:
+    """``mailtriage run``: one locked cycle over every mailbox."""
+    clock = now or (lambda: datetime.now(UTC))
+    db = Database(config.database.url)
+    try:
+        with run_guard(config, db, clock()):
+            return Pipeline(config, db, now=clock, dry_run=dry_run, executor=executor,
+                            progress=progress).run()
+    finally:
+        db.dispose()
+
+
+__all__ = ["MailtriageError", "Pipeline", "RunReport", "run_once"]

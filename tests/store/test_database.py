@@ -1,0 +1,64 @@
+"""The schema migrates on SQLite and PostgreSQL, repeatably, and keeps time zones."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from mailtriage.errors import StoreError
+from mailtriage.store.database import Database
+from mailtriage.store.models import Message, Ticket
+from mailtriage.store.schema import HEAD_REVISION, current_revision, ensure_schema
+
+
+def test_migrate_is_repeatable(db_url: str) -> None:
+    db = Database(db_url)
+    assert current_revision(db) is None
+    assert db.migrate() == HEAD_REVISION
+    assert db.migrate() == HEAD_REVISION
+    ensure_schema(db)
+    assert db.is_initialised()
+    db.dispose()
+
+
+def test_times_come_back_aware_and_equal(db_url: str) -> None:
+    db = Database(db_url)
+    db.migrate()
+    amsterdam = timezone(timedelta(hours=1))
+    received = datetime(2025, 3, 14, 16, 30, 15, tzinfo=amsterdam)
+    with db.session() as s:
+        s.add(Ticket(number=1001, subject="x", received_at=received))
+    with db.session() as s:
+        t = s.scalar(select(Ticket))
+        assert t is not None
+        assert t.received_at == received
+        assert t.received_at.tzinfo is not None
+        assert t.received_at.astimezone(UTC).hour == 15
+    db.dispose()
+
+
+def test_naive_datetime_is_refused(sqlite_url: str) -> None:
+    db = Database(sqlite_url)
+    db.migrate()
+    with pytest.raises((StoreError, ValueError)), db.session() as s:
+        s.add(Ticket(number=1, subject="x", received_at=datetime(2025, 1, 1)))
+    db.dispose()
+
+
+def test_duplicate_mail_key_is_refused_by_the_database(db_url: str) -> None:
+    db = Database(db_url)
+    db.migrate()
+    now = datetime.now(UTC)
+    row = {"mailbox": "m", "sha256": "a" * 64, "received_at": now, "outcome": "ticket"}
+    with db.session() as s:
+        s.add(Message(**row))
+    with pytest.raises(StoreError), db.session() as s:
+        s.add(Message(**row))
+    db.dispose()
+
+
+def test_bad_url_is_a_store_error() -> None:
+    with pytest.raises(StoreError):
+        Database("nosuchdialect://x/y")
