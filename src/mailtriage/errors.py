@@ -87,3 +87,15 @@ class TemporaryDeliveryError(DeliveryError):
 
 class PermanentDeliveryError(DeliveryError):
     """The SMTP server refused the mail for good (5xx); not retried."""
+
+
+class UncertainDeliveryError(TemporaryDeliveryError):
+    """The connection failed after the whole message was handed over, before the server's answer.
+
+    The server may have accepted the mail; resending blindly could deliver it twice, so the
+    outbox marks the row uncertain for a person to decide.
+    """
+
+
+class DeliverySetupError(TemporaryDeliveryError):
+    """TLS or authentication with the SMTP server failed; affects every message, retried later."""
