@@ -99,3 +99,15 @@ class UncertainDeliveryError(TemporaryDeliveryError):
 
 class DeliverySetupError(TemporaryDeliveryError):
     """TLS or authentication with the SMTP server failed; affects every message, retried later."""
+
+
+class UnparseableMail(MailtriageError):
+    """A raw mail that must be quarantined instead of parsed (too deep, too many parts).
+
+    ``reason`` is a short key for the quarantine row (``depth-limit``, ``part-limit``); the
+    message says what was found and which limit it broke.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
