@@ -97,6 +97,10 @@ class ParsedMail:
     report: Report | None = None
     encrypted: bool = False
     return_path: str | None = None
+    # Why an automatic reply must not go out even to a person (CR/LF smuggled into a display
+    # name or Reply-To, several From addresses, a From group without address, a mailsploit
+    # encoded word); empty for ordinary mail.
+    reply_blockers: tuple[str, ...] = ()
 
     def header(self, name: str) -> str | None:
         """The first value of a kept header, matched case-insensitively."""
