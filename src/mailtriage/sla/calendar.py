@@ -24,7 +24,7 @@ Rules (spec ``sla.md`` decisions 1, 3 and 4):
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
@@ -187,6 +187,8 @@ class BusinessCalendar:
             chosen[day] = name
         if self._include:
             categories = getattr(holidays_lib, "OPTIONAL", "optional")
+            optional: Mapping[date, str]
+            optional_en: Mapping[date, str]
             try:
                 optional = holidays_lib.country_holidays(
                     self.holiday_country, years=year, language="nl", categories=(categories,))
@@ -342,7 +344,8 @@ class BusinessCalendar:
         i = bisect_left(self._cum_end, cum)
         return self._starts[i] + cum - self._cum_start[i]
 
-    def _from_us(self, us: int) -> datetime:
+    def from_us(self, us: int) -> datetime:
+        """Epoch microseconds as an aware datetime in the calendar's zone."""
         return (_EPOCH + _us_to_td(us)).astimezone(self.zone)
 
     def office_us(self, start_us: int, end_us: int) -> int:
@@ -393,11 +396,11 @@ class BusinessCalendar:
 
         Returned in the calendar's zone; a zero office time gives ``start`` itself.
         """
-        return self._from_us(self.deadline_us(to_us(start), _td_to_us(office_time)))
+        return self.from_us(self.deadline_us(to_us(start), _td_to_us(office_time)))
 
     def next_opening(self, at: datetime) -> datetime:
         """``at`` when the office is open then, otherwise the next moment it opens."""
-        return self._from_us(self.next_opening_us(to_us(at)))
+        return self.from_us(self.next_opening_us(to_us(at)))
 
     def is_open(self, at: datetime) -> bool:
         """Whether ``at`` lies inside an office interval (opening included, closing excluded)."""
@@ -413,8 +416,8 @@ class BusinessCalendar:
         self._ensure(us)
         cum = self._cum(us)
         if cum <= 0:
-            return self._from_us(us)
-        return self._from_us(self._earliest(cum))
+            return self.from_us(us)
+        return self.from_us(self._earliest(cum))
 
     def closing_days(self, year: int) -> tuple[ClosingDay, ...]:
         """The effective closing days and part days of a year, in date order.
