@@ -37,6 +37,7 @@ from imapclient import IMAPClient
 from mailtriage.config import MailboxConfig
 
 DOVECOT = "/usr/sbin/dovecot"
+USER_POOL = 200
 HOST = "127.0.0.1"
 
 
@@ -174,19 +175,33 @@ class DovecotServer:
     host: str = HOST
     _counter: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _passwords: dict[str, str] = field(default_factory=dict)
+    _pool: list[str] = field(default_factory=list)
 
     @property
     def log(self) -> Path:
         return self.base / "dovecot.log"
 
-    def add_user(self, name: str | None = None, password: str | None = None) -> tuple[str, str]:
-        """A new account (name, password); Dovecot re-reads the passwd file on change."""
-        name = name or f"user{next(self._counter)}"
-        password = password or secrets.token_hex(8)
+    def add_user(self) -> tuple[str, str]:
+        """A fresh account (name, password) from the pool written before Dovecot started.
+
+        Dovecot re-reads its passwd file at most once a second, so accounts are made up front;
+        when the pool runs out, more are added and the next second awaited.
+        """
+        if not self._pool:
+            self._write_users(USER_POOL)
+            time.sleep(1.1)
+        name = self._pool.pop(0)
+        return name, self._passwords[name]
+
+    def _write_users(self, count: int) -> None:
+        lines = []
+        for _ in range(count):
+            name, password = f"user{next(self._counter)}", secrets.token_hex(8)
+            self._passwords[name] = password
+            self._pool.append(name)
+            lines.append(f"{name}:{{PLAIN}}{password}::::::\n")
         with (self.base / "passwd").open("a") as fh:
-            fh.write(f"{name}:{{PLAIN}}{password}::::::\n")
-        self._passwords[name] = password
-        return name, password
+            fh.writelines(lines)
 
     def oauth2_token(self, user: str) -> str:
         """A bearer token the introspection endpoint accepts for ``user``."""
@@ -382,6 +397,7 @@ def start_dovecot() -> DovecotServer:
     server = DovecotServer(base=base, imap_port=imap_port, imaps_port=imaps_port,
                            cafile=ca[0], rogue_cafile=rogue, process=process,
                            introspection=introspection)
+    server._write_users(USER_POOL)
     try:
         _wait_for_port(imap_port, process, server.log, timeout=10, greeting=True)
         _wait_for_port(imaps_port, process, server.log, timeout=10, greeting=False)
