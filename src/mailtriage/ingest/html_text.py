@@ -1,4 +1,4 @@
-"""Turns the HTML of a mail into readable plain text; script, style and other hidden content never appear.
+"""Turns the HTML of a mail into readable text; script, style and hidden content never appear.
 
 The stdlib ``html.parser`` tokenizer is forgiving with broken markup and runs in linear time. Block
 elements become line breaks, list items get a dash, links keep their text only, and entities are
@@ -59,9 +59,7 @@ class _TextCollector(HTMLParser):
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         # <script/> and friends open nothing; <br/> is a line break.
-        if not self.hidden and tag == "br":
-            self.out.append("\n")
-        elif not self.hidden and tag in _BLOCK:
+        if (not self.hidden and tag == "br") or (not self.hidden and tag in _BLOCK):
             self.out.append("\n")
 
     def handle_endtag(self, tag: str) -> None:

@@ -16,21 +16,25 @@ _SAMPLE_CHARS = 4000
 
 # Frequent words of each language that are rare in the other. Words both share ("is", "in",
 # "over", "was", "had", "even", "website") are left out on purpose.
-NL_WORDS = frozenset("""
-de het een en van ik je jij u uw dat die niet op te zijn er maar om met voor ook als bij
-nog wel naar kan heb hebben heeft wordt worden werd dit deze wat zou kunnen moet graag dank
-bedankt alvast groet groeten vriendelijke mijn onze ons hij zij ze gaat gaan geen nu al
-omdat waar wanneer hoe welke sinds meer dan toch vandaag morgen gisteren zien wij
-probleem werkt doet fout melding klant vraag aub svp hierbij bijgevoegd beste
-hallo goedemorgen goedemiddag mvg
-""".split())
-EN_WORDS = frozenset("""
-the and of to a you your it that this not on with for are be have has as at by from
-but or can could would should will do does did please thanks thank regards kind best dear
-hi hello my our i they he she there their what when how which since more than still
-today tomorrow yesterday see working works issue error problem customer question attached
-regarding any been were an all just get got
-""".split())
+NL_WORDS = frozenset({
+    "de", "het", "een", "en", "van", "ik", "je", "jij", "u", "uw", "dat", "die", "niet", "op",
+    "te", "zijn", "er", "maar", "om", "met", "voor", "ook", "als", "bij", "nog", "wel", "naar",
+    "kan", "heb", "hebben", "heeft", "wordt", "worden", "werd", "dit", "deze", "wat", "zou",
+    "kunnen", "moet", "graag", "dank", "bedankt", "alvast", "groet", "groeten", "vriendelijke",
+    "mijn", "onze", "ons", "hij", "zij", "ze", "gaat", "gaan", "geen", "nu", "al", "omdat",
+    "waar", "wanneer", "hoe", "welke", "sinds", "meer", "dan", "toch", "vandaag", "morgen",
+    "gisteren", "zien", "wij", "probleem", "werkt", "doet", "fout", "melding", "klant", "vraag",
+    "aub", "svp", "hierbij", "bijgevoegd", "beste", "hallo", "goedemorgen", "goedemiddag", "mvg",
+})
+EN_WORDS = frozenset({
+    "the", "and", "of", "to", "a", "you", "your", "it", "that", "this", "not", "on", "with",
+    "for", "are", "be", "have", "has", "as", "at", "by", "from", "but", "or", "can", "could",
+    "would", "should", "will", "do", "does", "did", "please", "thanks", "thank", "regards",
+    "kind", "best", "dear", "hi", "hello", "my", "our", "i", "they", "he", "she", "there",
+    "their", "what", "when", "how", "which", "since", "more", "than", "still", "today",
+    "tomorrow", "yesterday", "see", "working", "works", "issue", "error", "problem", "customer",
+    "question", "attached", "regarding", "any", "been", "were", "an", "all", "just", "get", "got",
+})
 
 
 def language_scores(text: str) -> tuple[int, int]:

@@ -335,15 +335,16 @@ def _part_text(part: email.message.Message, walk: _Walk, where: str) -> str:
 
 
 def _filename(part: email.message.Message, walk: _Walk, where: str) -> str:
+    name: str | None
     try:
         name = part.get_filename()
     except Exception:
         name = None
     if not name:
         try:
-            name = part.get_param("name")
-            if isinstance(name, tuple):
-                name = email.utils.collapse_rfc2231_value(name)
+            param = part.get_param("name")
+            name = (email.utils.collapse_rfc2231_value(param) if isinstance(param, tuple)
+                    else param)
         except Exception:
             name = None
     if not isinstance(name, str) or not name.strip():
@@ -352,7 +353,7 @@ def _filename(part: email.message.Message, walk: _Walk, where: str) -> str:
     walk.notes.extend(notes)
     text = _clean_meta(text.strip(), 10 * MAX_FILENAME)
     if len(text) > MAX_FILENAME:
-        stem, dot, ext = text.rpartition(".")
+        _stem, dot, ext = text.rpartition(".")
         keep = ext if dot and len(ext) <= 10 else ""
         text = text[:MAX_FILENAME - len(keep) - 2] + "…" + ("." + keep if keep else "")
         walk.notes.append(f"filename of {where} longer than {MAX_FILENAME} characters, shortened")

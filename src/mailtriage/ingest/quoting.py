@@ -138,9 +138,7 @@ def _is_inline(tail: list[str]) -> bool:
             seen_quote = True
         elif line.strip() and seen_quote:
             stripped = line.strip()
-            if _SIG_DASHES.match(stripped) or _MOBILE.match(_short(line)):
-                return False
-            return True
+            return not (_SIG_DASHES.match(stripped) or _MOBILE.match(_short(line)))
         elif line.strip() and not seen_quote:
             return False  # unquoted history right after the attribution: not inline
     return False
