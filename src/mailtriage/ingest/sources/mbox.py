@@ -8,9 +8,10 @@ deduplicates by content).
 
 The file is read line by line: memory holds one batch of messages, and of a message larger
 than ``max_message_bytes`` only its header block (its hash still covers all of it). A message
-starts at a line beginning with ``From `` that follows a blank line (or opens the file), or
-that carries the date of a real ``From_`` line. The blank line before the next ``From_`` line
-is the separator and not part of the message; ``>From`` quoting is left as it is.
+starts at the first line of the file, at a ``From_`` line carrying an asctime date, or after a
+blank line at a ``From `` line carrying at least a time of day; an unquoted "From here on..."
+in a body therefore stays body. The blank line before the next ``From_`` line is the
+separator and not part of the message; ``>From`` quoting is left as it is.
 ``mark_processed`` does nothing: an mbox has no place for our flag.
 """
 
@@ -29,7 +30,10 @@ from mailtriage.ingest.sources.base import Cursor, SeenKeys
 from mailtriage.ingest.sources.headers import header_block
 from mailtriage.ingest.sources.local import LocalSource, io_error
 
-_FROM_LINE = re.compile(rb"^From \S+\s+\w{3} \w{3} [ \d]\d \d\d:\d\d(:\d\d)? ")
+_FROM_DATED = re.compile(rb"^From \S+ +\w{3} +\w{3} +\d{1,2} +\d{1,2}:\d\d")
+"""A From_ line with its asctime date: a message starts here even without a blank line."""
+_FROM_TIMED = re.compile(rb"^From \S+ .*\d{1,2}:\d\d")
+"""A looser From_ line (some tool's odd date): accepted after a blank line."""
 _BLANK = (b"\n", b"\r\n")
 
 
@@ -82,8 +86,10 @@ def read_mbox(stream: BinaryIO, limit: int | None, start: int = 0) -> Iterator[M
     pending: bytes | None = None  # a blank line that may be the separator
     previous_blank = True
     for line in stream:
-        if line.startswith(b"From ") and (previous_blank or _FROM_LINE.match(line)):
-            if current is not None:
+        if line.startswith(b"From ") and (
+                (current is None and position == start) or _FROM_DATED.match(line)
+                or (previous_blank and _FROM_TIMED.match(line))):
+            if current is not None and current.size:
                 yield current.finish()
             current = _Builder(position, limit)
             pending = None
@@ -97,7 +103,7 @@ def read_mbox(stream: BinaryIO, limit: int | None, start: int = 0) -> Iterator[M
                 current.add(line)
         previous_blank = line in _BLANK
         position += len(line)
-    if current is not None:
+    if current is not None and current.size:
         yield current.finish()
 
 
