@@ -109,15 +109,16 @@ def model_info(model_dir: Path) -> ModelInfo:
     if not data:
         return ModelInfo(found=False)
     version = data.get("version") or data.get("model_version")
-    trained = _datetime(data.get("trained_at") or data.get("created_at"))
-    examples = data.get("examples") or data.get("n_examples") or data.get("training_examples")
+    trained = _datetime(data.get("trained_at") or data.get("created_at") or data.get("created"))
+    examples = (data.get("training_size") or data.get("examples") or data.get("n_examples")
+                or data.get("training_examples"))
     scores: list[tuple[str, str]] = []
-    raw_scores = data.get("scores") or data.get("metrics")
+    raw_scores = data.get("cv") or data.get("scores") or data.get("metrics")
     if raw_scores is not None:
         _flatten("", raw_scores, scores)
     extra: list[tuple[str, str]] = []
-    skip = {"version", "model_version", "trained_at", "created_at", "examples", "n_examples",
-            "training_examples", "scores", "metrics"}
+    skip = {"version", "model_version", "trained_at", "created_at", "created", "examples",
+            "n_examples", "training_examples", "training_size", "cv", "scores", "metrics"}
     for key, value in data.items():
         if key not in skip:
             _flatten(str(key), value, extra)

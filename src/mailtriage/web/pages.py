@@ -146,7 +146,7 @@ def queue_page(request: Request) -> Response:
     f = QueueFilter.from_params(request.query_params)
     now = _now(request)
     with _db(request).session() as s:
-        rows = load_queue(s, f, config, now)
+        rows = load_queue(s, f, config, now, measure=request.app.state.office_time)
         review_count = s.scalar(select(func.count(Ticket.id)).where(
             Ticket.needs_review.is_(True), Ticket.status.in_(("new", "open", "waiting")))) or 0
     customers = [(c.match.lower(), c.name or c.match) for c in config.sla.customers]
@@ -197,8 +197,10 @@ def _load_ticket(db: Database, number: int, prefer_text: bool) -> dict[str, Any]
                 Correction.ticket_id == t.id).order_by(Correction.id.desc()))),
             "events": list(s.scalars(select(TicketEvent).where(
                 TicketEvent.ticket_id == t.id).order_by(TicketEvent.at, TicketEvent.id))),
-            "outbox": list(s.scalars(select(OutboxItem).where(
-                OutboxItem.ticket_id == t.id).order_by(OutboxItem.id))),
+            "outbox": [row._asdict() for row in s.execute(
+                select(OutboxItem.kind, OutboxItem.status, OutboxItem.recipients,
+                       OutboxItem.subject, OutboxItem.sent_at)
+                .where(OutboxItem.ticket_id == t.id).order_by(OutboxItem.id))],
         }
 
 
@@ -209,7 +211,8 @@ def ticket_page(request: Request, number: int, view: str = "") -> Response:
         data = _load_ticket(_db(request), number, prefer_text=view == "text")
     except NotFoundError:
         return render(request, "error.html", status_code=404, message_key="not_found")
-    response, resolution = clocks_for(data["ticket"], _now(request), config.sla.at_risk_fraction)
+    response, resolution = clocks_for(data["ticket"], _now(request), config.sla.at_risk_fraction,
+                                      request.app.state.office_time)
     return render(request, "ticket.html", response_clock=response, resolution_clock=resolution,
                   types=TYPES, priorities=PRIORITIES, statuses=CORRECTABLE_STATUSES,
                   view=view, **data)

@@ -1,7 +1,7 @@
 """Staff-safe rendering of mail HTML: nh3 sanitizing, with every image source removed.
 
 Scripts, event handlers, styles, forms, frames and ``javascript:`` links are removed; links keep
-only http(s) and mailto targets and get ``rel="noopener noreferrer"``; relative URLs are dropped
+only absolute http(s) and mailto targets and get ``rel``; relative URLs are dropped
 so a mail cannot point into this application. Images never load: a remote ``src`` would let the
 sender see that the mail was read (and could reach internal addresses), so it is removed and
 counted. The page's Content-Security-Policy blocks script even if something slipped through.
@@ -21,6 +21,8 @@ _ATTRIBUTES["img"] = {"src", "alt", "width", "height"}
 _ATTRIBUTES["a"] = {"href", "title"}
 _CLEAN_CONTENT = {"script", "style", "title", "head", "noscript", "template", "iframe",
                   "object", "embed", "svg", "math", "textarea", "select"}
+_URL_ATTRIBUTES = frozenset({"href", "src", "cite", "action", "data", "poster"})
+_LINK_PREFIXES = ("https://", "http://", "mailto:")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ def sanitize_mail_html(html: str) -> SafeHtml:
         if tag == "img" and attribute == "src":
             blocked += 1
             return None
+        if attribute in _URL_ATTRIBUTES:
+            return value if value.strip().lower().startswith(_LINK_PREFIXES) else None
         if attribute in ("width", "height"):
             return value if value.isdigit() and int(value) <= 2000 else None
         return value
@@ -50,8 +54,8 @@ def sanitize_mail_html(html: str) -> SafeHtml:
         clean_content_tags=_CLEAN_CONTENT,
         attributes=_ATTRIBUTES,
         attribute_filter=attribute_filter,
-        url_schemes={"http", "https", "mailto"},
-        url_relative="deny",
+        url_schemes={"http", "https", "mailto", "cid", "data"},
+        url_relative="pass_through",
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
