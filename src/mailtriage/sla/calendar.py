@@ -12,6 +12,12 @@ Rules (spec ``sla.md`` decisions 1, 3 and 4):
   ``holidays_exclude`` removes holidays by name (``Goede Vrijdag`` by default) and
   ``holidays_include`` adds holidays of the package's optional category by name. Names are
   compared without regard to case, in Dutch or in English.
+* What ``holidays`` 0.109 says for NL, and what follows: Koningsdag 2025 is Saturday 26 April
+  (27 April was a Sunday; the law moves it to the Saturday before), so no working day is lost
+  that year, while Koningsdag 2026 closes Monday 27 April. Bevrijdingsdag (5 May) is a public
+  holiday in the package only in lustrum years (2025, 2030, ...): closed on Monday 5 May 2025,
+  open on Tuesday 5 May 2026. In other years it sits in the package's optional category; add
+  ``holidays_include = ["Bevrijdingsdag"]`` to close every year.
 * ``closed_days`` close a whole day; ``part_days`` (``MM-DD`` every year, ``YYYY-MM-DD`` once)
   cut every interval of that day off at the closing time. A holiday wins over a part day.
 * An ambiguous local clock time (the autumn change) is read as its first occurrence (fold=0);
@@ -75,6 +81,37 @@ def _td_to_us(span: timedelta) -> int:
     return (span.days * 86_400 + span.seconds) * _US + span.microseconds
 
 
+@dataclass(frozen=True)
+class _Timeline:
+    """Every office interval of the local days [first, last], with running office totals.
+
+    Instants are epoch microseconds; ``cum_start[i]`` is the office time before interval ``i``
+    starts, counted from the first interval. Never changed once built, so it can be shared.
+    """
+
+    first: date
+    last: date
+    lo_us: int
+    hi_us: int
+    starts: list[int]
+    ends: list[int]
+    cum_start: list[int]
+    cum_end: list[int]
+
+    def cum(self, us: int) -> int:
+        """Office microseconds from the start of the timeline to ``us`` (inside it)."""
+        i = bisect_right(self.starts, us) - 1
+        if i < 0:
+            return 0
+        end = self.ends[i]
+        return self.cum_start[i] + (end if us >= end else us) - self.starts[i]
+
+    def earliest(self, cum: int) -> int:
+        """The earliest instant whose running office total reaches ``cum`` (> 0, inside)."""
+        i = bisect_left(self.cum_end, cum)
+        return self.starts[i] + cum - self.cum_start[i]
+
+
 def _norm(name: str) -> str:
     return " ".join(name.casefold().split())
 
@@ -132,15 +169,7 @@ class BusinessCalendar:
         self._holiday_years: set[int] = set()
         self._holidays: dict[date, str] = {}
         self._day_cache: dict[date, tuple[tuple[int, int], ...]] = {}
-        # The flat timeline: covered local days [_first, _last] and their intervals.
-        self._first: date | None = None
-        self._last: date | None = None
-        self._lo_us = 0
-        self._hi_us = 0
-        self._starts: list[int] = []
-        self._ends: list[int] = []
-        self._cum_start: list[int] = []
-        self._cum_end: list[int] = []
+        self._timeline: _Timeline | None = None
 
     @classmethod
     def from_config(cls, config: CalendarConfig) -> BusinessCalendar:
@@ -166,8 +195,8 @@ class BusinessCalendar:
     def _load_holidays(self, year: int) -> None:
         if year in self._holiday_years:
             return
-        self._holiday_years.add(year)
         if not self.holiday_country:
+            self._holiday_years.add(year)
             return
         try:
             public = holidays_lib.country_holidays(self.holiday_country, years=year,
@@ -204,6 +233,7 @@ class BusinessCalendar:
                     if names & self._include:
                         chosen[day] = name
         self._holidays.update(chosen)
+        self._holiday_years.add(year)  # only now, so a concurrent reader never sees a gap
 
     def holiday_name(self, day: date) -> str | None:
         """The name of the holiday the office keeps on ``day``, or None."""
@@ -296,13 +326,13 @@ class BusinessCalendar:
     # -----------------------------------------------------------------------------------------
     # The timeline
 
-    def _cover(self, first: date, last: date) -> None:
-        """Build the flat timeline for the local days [first, last] (whole years)."""
+    def _cover(self, first: date, last: date, old: _Timeline | None) -> _Timeline:
+        """A timeline for the local days [first, last] in whole years, at least ``old``'s."""
         first = date(first.year, 1, 1)
         last = date(last.year, 12, 31)
-        if self._first is not None and self._last is not None:
-            first = min(first, self._first)
-            last = max(last, self._last)
+        if old is not None:
+            first = min(first, old.first)
+            last = max(last, old.last)
         starts: list[int] = []
         ends: list[int] = []
         cum_start: list[int] = []
@@ -318,31 +348,34 @@ class BusinessCalendar:
                 total += b - a
                 cum_end.append(total)
             day += one
-        self._first, self._last = first, last
-        self._lo_us = to_us(datetime.combine(first, time(0), tzinfo=self.zone))
-        self._hi_us = to_us(datetime.combine(last + one, time(0), tzinfo=self.zone))
-        self._starts, self._ends = starts, ends
-        self._cum_start, self._cum_end = cum_start, cum_end
+        timeline = _Timeline(
+            first=first,
+            last=last,
+            lo_us=to_us(datetime.combine(first, time(0), tzinfo=self.zone)),
+            hi_us=to_us(datetime.combine(last + one, time(0), tzinfo=self.zone)),
+            starts=starts,
+            ends=ends,
+            cum_start=cum_start,
+            cum_end=cum_end,
+        )
+        self._timeline = timeline  # one assignment: readers see the old or the new, whole
+        return timeline
 
-    def _ensure(self, us: int) -> None:
-        if self._lo_us <= us < self._hi_us:
-            return
-        moment = (_EPOCH + _us_to_td(us)).astimezone(self.zone)
-        day = moment.date()
-        self._cover(date(day.year - 1, 1, 1), date(day.year + 2, 12, 31))
+    def _covering(self, *instants: int) -> _Timeline:
+        """The current timeline, extended (rebuilt) when an instant falls outside it."""
+        timeline = self._timeline
+        if timeline is not None:
+            lo, hi = timeline.lo_us, timeline.hi_us
+            for us in instants:
+                if not lo <= us < hi:
+                    break
+            else:
+                return timeline
+        years = [(_EPOCH + _us_to_td(us)).astimezone(self.zone).year for us in instants]
+        return self._cover(date(min(years) - 1, 1, 1), date(max(years) + 2, 12, 31), timeline)
 
-    def _cum(self, us: int) -> int:
-        """Office microseconds from the start of the timeline to ``us`` (covered)."""
-        i = bisect_right(self._starts, us) - 1
-        if i < 0:
-            return 0
-        end = self._ends[i]
-        return self._cum_start[i] + (end if us >= end else us) - self._starts[i]
-
-    def _earliest(self, cum: int) -> int:
-        """The earliest instant whose running office total reaches ``cum`` (covered, > 0)."""
-        i = bisect_left(self._cum_end, cum)
-        return self._starts[i] + cum - self._cum_start[i]
+    def _extend(self, timeline: _Timeline) -> _Timeline:
+        return self._cover(timeline.last, date(timeline.last.year + 2, 12, 31), timeline)
 
     def from_us(self, us: int) -> datetime:
         """Epoch microseconds as an aware datetime in the calendar's zone."""
@@ -352,9 +385,8 @@ class BusinessCalendar:
         """Office microseconds between two epoch instants (0 when end <= start)."""
         if end_us <= start_us:
             return 0
-        self._ensure(start_us)
-        self._ensure(end_us)
-        return self._cum(end_us) - self._cum(start_us)
+        timeline = self._covering(start_us, end_us)
+        return timeline.cum(end_us) - timeline.cum(start_us)
 
     def deadline_us(self, start_us: int, office_us: int) -> int:
         """The earliest epoch instant at which ``office_us`` of office time has passed."""
@@ -362,26 +394,24 @@ class BusinessCalendar:
             raise UsageError("An office time cannot be negative.")
         if office_us == 0:
             return start_us
-        self._ensure(start_us)
+        timeline = self._covering(start_us)
         for _ in range(_MAX_LOOKAHEAD_YEARS):
-            target = self._cum(start_us) + office_us
-            if self._cum_end and target <= self._cum_end[-1]:
-                return self._earliest(target)
-            assert self._last is not None
-            self._cover(self._last, date(self._last.year + 2, 12, 31))
+            target = timeline.cum(start_us) + office_us
+            if timeline.cum_end and target <= timeline.cum_end[-1]:
+                return timeline.earliest(target)
+            timeline = self._extend(timeline)
         raise ConfigError("The calendar has no office time ahead to reach a deadline.", "calendar")
 
     def next_opening_us(self, at_us: int) -> int:
         """``at_us`` itself when the office is open then, else the start of the next interval."""
-        self._ensure(at_us)
+        timeline = self._covering(at_us)
         for _ in range(_MAX_LOOKAHEAD_YEARS):
-            i = bisect_right(self._starts, at_us) - 1
-            if i >= 0 and at_us < self._ends[i]:
+            i = bisect_right(timeline.starts, at_us) - 1
+            if i >= 0 and at_us < timeline.ends[i]:
                 return at_us
-            if i + 1 < len(self._starts):
-                return self._starts[i + 1]
-            assert self._last is not None
-            self._cover(self._last, date(self._last.year + 2, 12, 31))
+            if i + 1 < len(timeline.starts):
+                return timeline.starts[i + 1]
+            timeline = self._extend(timeline)
         raise ConfigError("The calendar has no office time ahead.", "calendar")
 
     # -----------------------------------------------------------------------------------------
@@ -413,11 +443,11 @@ class BusinessCalendar:
         Inside office hours that is ``at`` itself; in closed time it is the last closing before.
         """
         us = to_us(at)
-        self._ensure(us)
-        cum = self._cum(us)
+        timeline = self._covering(us)
+        cum = timeline.cum(us)
         if cum <= 0:
             return self.from_us(us)
-        return self.from_us(self._earliest(cum))
+        return self.from_us(timeline.earliest(cum))
 
     def closing_days(self, year: int) -> tuple[ClosingDay, ...]:
         """The effective closing days and part days of a year, in date order.
