@@ -155,3 +155,5 @@ def test_bad_input() -> None:
         commitment_for("high", datetime(2025, 3, 11, 10), "aim", DEFAULT, SLA)
     with pytest.raises(UsageError):
         working_days_deadline(at(2025, 3, 11, 10), -1, DEFAULT)
+    with pytest.raises(UsageError):
+        commitment_for("high", at(2025, 3, 11, 10), "gold", DEFAULT, SLA)

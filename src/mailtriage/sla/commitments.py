@@ -31,12 +31,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from mailtriage.config import SlaConfig, SlaLevel, Target
 from mailtriage.errors import UsageError
 from mailtriage.sla.calendar import BusinessCalendar
 
 PRIORITIES = ("high", "medium", "low")
+_LEVELS = ("guaranteed", "aim", "none")
 
 
 @dataclass(frozen=True)
@@ -131,20 +133,24 @@ def response_target(target: Target) -> timedelta:
     return timedelta(hours=target.response_hours)
 
 
-def commitment_for(priority: str, received_at: datetime, level: SlaLevel,
+def commitment_for(priority: str, received_at: datetime, level: SlaLevel | str,
                    calendar: BusinessCalendar, sla: SlaConfig) -> Commitment:
-    """The commitment for an incident of ``priority`` received at ``received_at``."""
+    """The commitment for an incident of ``priority`` received at ``received_at``.
+
+    ``level`` is "guaranteed", "aim" or "none" (as :func:`sla_level_for` gives it).
+    """
     target = target_for(priority, sla)
-    if level not in ("guaranteed", "aim", "none"):
+    if level not in _LEVELS:
         raise UsageError(f"Unknown SLA level \"{level}\"; use guaranteed, aim or none.")
+    checked = cast(SlaLevel, level)
     local = calendar.to_local(received_at)
     response = response_target(target)
     response_due = calendar.deadline(local, response)
     resolution_due = resolution_deadline(local, target, calendar)
     return Commitment(
         priority=priority,
-        level=level,
-        guaranteed=level == "guaranteed",
+        level=checked,
+        guaranteed=checked == "guaranteed",
         received_at=received_at,
         clock_start=calendar.next_opening(local),
         response_due=response_due,
