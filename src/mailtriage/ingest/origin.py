@@ -118,6 +118,17 @@ _BOUNCE_SUBJECT = re.compile(
     r"|niet (?:afgeleverd|bezorgd)|onbestelbaar|unzustellbar|undelivered mail)", re.I)
 
 
+_NOREPLY = re.compile(r"^(?:no-?reply|do-?not-?reply|donotreply)\b", re.I)
+
+
+def _noreply_with_original(mail: ParsedMail, ctx: OriginContext) -> str | None:
+    if not mail.sender or not _NOREPLY.match(mail.sender.addr):
+        return None
+    if any(a.content_type in ("message/rfc822", "text/rfc822-headers") for a in mail.attachments):
+        return "a no-reply sender returning an original message (non-standard bounce)"
+    return None
+
+
 def _null_return_path(mail: ParsedMail, ctx: OriginContext) -> str | None:
     if mail.return_path == "":
         return "null Return-Path <> (sent by a mail system)"
@@ -240,6 +251,8 @@ RULES: tuple[OriginRule, ...] = (
                _exchange_generated),
     OriginRule("list-id", "list", "List-Id or another mailing-list header", _list_id),
     OriginRule("precedence-list", "list", "Precedence: list", _precedence_list),
+    OriginRule("noreply-with-original", "bounce",
+               "a no-reply sender returning an original message", _noreply_with_original),
     OriginRule("null-return-path", "bounce", "null Return-Path <>", _null_return_path),
     OriginRule("bounce-subject", "bounce", "a delivery-failure subject", _bounce_subject),
     OriginRule("oof-subject", "auto_reply", "an out-of-office subject (weaker sign)",

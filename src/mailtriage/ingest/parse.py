@@ -112,17 +112,33 @@ def _text_codec(charset: str) -> str | None:
     return info.name
 
 
+_SINGLE_BYTE_WESTERN = frozenset({"cp1252", "iso8859-15", "ascii", "latin-1"})
+
+
 def _has_valid_multibyte_utf8(data: bytes) -> bool:
     return any(ord(ch) > 127 and ch != "\ufffd" for ch in data.decode("utf-8", "replace"))
 
 
 def decode_bytes(data: bytes, charset: str | None, where: str) -> tuple[str, list[str]]:
-    """Decode text bytes by their declared charset, falling back with replacement and a note."""
+    """Decode text bytes by their declared charset, falling back with replacement and a note.
+
+    NUL characters are kept; every caller removes them from the text it keeps.
+    """
     notes: list[str] = []
     codec = _text_codec(charset) if charset else None
+    if codec in _SINGLE_BYTE_WESTERN and not data.isascii():
+        # Valid multibyte UTF-8 is almost never accidental latin-1: a mislabelled part.
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            notes.append(f"{where} says {_clean_meta(charset or '', 40)} but is utf-8; "
+                         "decoded as utf-8")
+            return text, notes
     if codec:
         try:
-            return data.decode(codec).replace("\x00", ""), notes
+            return data.decode(codec), notes
         except UnicodeDecodeError:
             pass
         except (LookupError, ValueError, TypeError):
@@ -133,12 +149,12 @@ def decode_bytes(data: bytes, charset: str | None, where: str) -> tuple[str, lis
             notes.append(f"unknown charset {_clean_meta(charset)!r} in {where}, decoded as utf-8")
         elif charset:
             notes.append(f"{where} is not valid {charset}; it is utf-8 and was decoded so")
-        return text.replace("\x00", ""), notes
+        return text, notes
     except UnicodeDecodeError:
         pass
     if codec == "utf-8" and _has_valid_multibyte_utf8(data):
         notes.append(f"invalid utf-8 in {where}; bad bytes replaced with U+FFFD")
-        return data.decode("utf-8", "replace").replace("\x00", ""), notes
+        return data.decode("utf-8", "replace"), notes
     label = _clean_meta(charset) if charset else "none"
     if charset and codec is None:
         notes.append(f"unknown charset {label!r} in {where}, decoded as windows-1252")
@@ -146,7 +162,7 @@ def decode_bytes(data: bytes, charset: str | None, where: str) -> tuple[str, lis
         notes.append(f"{where} is not valid {label}; decoded as windows-1252")
     elif not charset:
         notes.append(f"8-bit text without charset in {where}, decoded as windows-1252")
-    return data.decode("cp1252", "replace").replace("\x00", ""), notes
+    return data.decode("cp1252", "replace"), notes
 
 
 def _raw_str_to_text(value: str, where: str) -> tuple[str, list[str]]:
@@ -177,15 +193,17 @@ def _decode_word_bytes(enc: str, payload: str) -> bytes | None:
     return _Q_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
 
 
-def decode_header_text(value: str, where: str = "header") -> tuple[str, list[str]]:
+def decode_header_text(value: str, where: str = "header", *,
+                       keep_nul: bool = False) -> tuple[str, list[str]]:
     """Unfolded, RFC 2047-decoded header text; broken words stay as their raw text, with a note.
 
     Adjacent encoded words of one charset are joined before decoding, so a multibyte character
     split over two words survives; whitespace between encoded words is dropped (RFC 2047 6.2).
     """
     text, notes = _raw_str_to_text(re.sub(r"\r?\n(?=[ \t])", "", value), where)
+    nul = "\x00" if keep_nul else ""
     if "=?" not in text:
-        return text.replace("\x00", ""), notes
+        return text.replace("\x00", nul), notes
     out: list[str] = []
     pending = bytearray()
     pending_charset: str | None = None
@@ -200,11 +218,17 @@ def decode_header_text(value: str, where: str = "header") -> tuple[str, list[str
         pending = bytearray()
         pending_charset = None
 
+    def raw_text(segment: str) -> None:
+        out.append(segment)
+        if "=?" in segment:
+            kind = "broken" if "?=" in segment.split("=?", 1)[1] else "unterminated"
+            notes.append(f"{kind} encoded word in {where} kept as raw text")
+
     for match in _ENCODED_WORD.finditer(text):
         gap = text[pos:match.start()]
         if gap and (gap.strip() or pending_charset is None):
             flush()
-            out.append(gap)
+            raw_text(gap)
         charset = match.group(1).split("*", 1)[0]
         data = _decode_word_bytes(match.group(2), match.group(3))
         if data is None:
@@ -218,11 +242,8 @@ def decode_header_text(value: str, where: str = "header") -> tuple[str, list[str
             pending.extend(data)
         pos = match.end()
     flush()
-    rest = text[pos:]
-    out.append(rest)
-    if "=?" in rest and "?=" not in rest:
-        notes.append(f"unterminated encoded word in {where} kept as raw text")
-    return "".join(out).replace("\x00", ""), notes
+    raw_text(text[pos:])
+    return "".join(out).replace("\x00", nul), notes
 
 
 def _clean_meta(value: str, limit: int = MAX_HEADER_VALUE) -> str:
@@ -331,7 +352,7 @@ def _part_text(part: email.message.Message, walk: _Walk, where: str) -> str:
             walk.notes.append(f"bad base64 in {where} ({name}); decoded leniently")
     text, notes = decode_bytes(data, _part_charset(part), where)
     walk.notes.extend(notes)
-    return text
+    return text.replace("\x00", "")
 
 
 def _filename(part: email.message.Message, walk: _Walk, where: str) -> str:
@@ -564,7 +585,9 @@ def _header_values(msg: email.message.Message, name: str) -> list[str]:
 def _addresses(msg: email.message.Message, name: str, notes: list[str],
                blockers: list[str]) -> list[Address]:
     out: list[Address] = []
-    for raw in _header_values(msg, name):
+    for value in _header_values(msg, name):
+        raw, more = _raw_str_to_text(value, f"{name} header")
+        notes.extend(more)
         defects: list[dict[str, Any]] = []
         try:
             pairs = get_addresses(raw.replace("\x00", ""), defects=defects, decode_names=True)
@@ -598,7 +621,7 @@ def _address(display: str, addr: str, header: str, notes: list[str],
             blockers.append(f"invalid {header} address")
         return None
     local, _, domain = addr.rpartition("@")
-    name, more = decode_header_text(display or "", f"{header} display name")
+    name, more = decode_header_text(display or "", f"{header} display name", keep_nul=True)
     notes.extend(more)
     if any(c in name for c in "\r\n\x00"):
         notes.append(f"{header}: CR/LF or NUL in the display name removed")
