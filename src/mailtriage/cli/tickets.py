@@ -102,4 +102,24 @@ def tickets_show(app: AppContext, number: int, as_json: bool) -> None:
             out.print(f"  {o['kind']} to {', '.join(o['to'])}: {o['status']}", markup=False)
 
 
+@tickets_group.command("status")
+@click.argument("number", type=int)
+@click.argument("status", type=click.Choice(["new", "open", "waiting", "resolved", "closed"]))
+@click.option("--note", default="", help="Why; kept in the ticket's history.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def tickets_status(app: AppContext, number: int, status: str, note: str, as_json: bool) -> None:
+    """Set the status of ticket NUMBER (waiting pauses the resolution clock)."""
+    from mailtriage.cli.correct import actor_name
+    from mailtriage.services.corrections import apply_correction
+
+    result = apply_correction(app.config, app.db(), number, actor=actor_name(), status=status,
+                              note=note, now=app.now())
+    if as_json:
+        print_json({"number": result.ticket_number, "before": result.before,
+                    "after": result.after})
+    else:
+        click.echo(f"Ticket #{number}: {result.before['status']} → {result.after['status']}.")
+
+
 COMMANDS = [tickets_group]

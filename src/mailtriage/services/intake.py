@@ -8,6 +8,7 @@ that transaction commits; a crash before the commit means a harmless re-fetch th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +39,8 @@ from mailtriage.store.models import (
 )
 
 FIRST_TICKET_NUMBER = 1001
+
+log = logging.getLogger("mailtriage.intake")
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,11 @@ def store_batch(session: Session, ctx: IntakeContext, items: Sequence[Prepared],
         except MailtriageError as exc:
             savepoint.rollback()
             outcome = _quarantine(session, ctx, prep, "store-error", str(exc))
+        except Exception as exc:  # a fault of ours must cost one mail, never the batch
+            savepoint.rollback()
+            log.exception("storing %s/%s failed", prep.raw.mailbox, prep.raw.uid)
+            outcome = _quarantine(session, ctx, prep, "internal-error",
+                                  f"{exc.__class__.__name__}: {exc}")
         outcomes.append(outcome)
     return outcomes
 

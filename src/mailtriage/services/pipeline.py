@@ -72,11 +72,13 @@ class RunReport:
     details: list[Outcome] = field(default_factory=list)
     delivery: delivery.DeliveryReport | None = None
     dry_run: bool = False
+    problems: list[str] = field(default_factory=list)
 
     @property
     def needs_attention(self) -> bool:
         return any(m.error or m.count("quarantined") for m in self.mailboxes) or bool(
-            self.delivery and (self.delivery.failed or self.delivery.uncertain))
+            self.delivery and (self.delivery.failed or self.delivery.uncertain)) or bool(
+            self.problems)
 
     @property
     def exit_status(self) -> int:
@@ -100,6 +102,7 @@ class Pipeline:
         self.progress = progress
         self._classifier: object | None = None
         self._last_outcomes: list[Outcome] = []
+        self.problems: list[str] = []
         own = {config.smtp.from_address.lower(), *config.notify.own_addresses}
         self.intake = IntakeContext(
             config=config, files=FileStore(config.storage.directory),
@@ -119,7 +122,13 @@ class Pipeline:
         if self._classifier is None:
             from mailtriage.classify.engine import Classifier
 
-            self._classifier = Classifier.load(self.config.classify)
+            try:
+                self._classifier = Classifier.load(self.config.classify)
+            except MailtriageError as exc:
+                # Rules still work; every ticket then waits for review (low confidence).
+                log.error("the model cannot be used, classifying with rules only: %s", exc)
+                self.problems.append(f"model: {exc}")
+                self._classifier = Classifier.load(self.config.classify, with_model=False)
         classifier = self._classifier
         inputs = [ClassifyInput(subject=m.subject, body=m.new_text or m.text,
                                 language=m.language) for _, m in wanted]
@@ -236,6 +245,7 @@ class Pipeline:
         for cfg in self.config.mailboxes:
             report.mailboxes.append(self.run_mailbox(cfg))
         report.details = self._last_outcomes
+        report.problems = self.problems
         if not self.dry_run:
             from mailtriage.notify.transport import open_transport
 
