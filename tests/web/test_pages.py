@@ -1,0 +1,468 @@
+"""The staff pages through the ASGI app: sign-in, the gate, CSRF, headers, queue, ticket,
+downloads, language, report and model page."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import threading
+import types
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select, update
+from starlette.testclient import TestClient
+
+from mailtriage.config import Config, ClassifyConfig
+from mailtriage.store.database import Database
+from mailtriage.store.models import Correction, Ticket, User
+from mailtriage.web import create_app
+from mailtriage.web.headers import CSP
+from tests.web.conftest import (
+    NOW,
+    PASSWORD,
+    PNG_1PX,
+    SVG_ATTACHMENT,
+    USER,
+    Seeded,
+    csrf_from,
+    local,
+    login,
+)
+
+PROTECTED = ["/", "/?type=incident", "/tickets/1001", "/tickets/99999", "/report", "/model",
+             "/api/docs", "/api/openapi.json", "/attachments/1", "/attachments/2",
+             "/no/such/page"]
+
+
+def numbers(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'data-number="(\d+)"', html)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The gate
+
+
+@pytest.mark.parametrize("path", PROTECTED)
+def test_nothing_is_reachable_without_signing_in(client: TestClient, path: str) -> None:
+    response = client.get(path, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
+
+
+def test_static_css_and_login_page_are_public(client: TestClient) -> None:
+    assert client.get("/static/style.css").status_code == 200
+    assert client.get("/login").status_code == 200
+
+
+def test_login_redirects_to_the_page_asked_for(client: TestClient) -> None:
+    first = client.get("/tickets/1001?view=text", follow_redirects=False)
+    target = first.headers["location"]
+    assert target == "/login?next=%2Ftickets%2F1001%3Fview%3Dtext"
+    page = client.get(target)
+    response = client.post("/login", data={"username": USER, "password": PASSWORD,
+                                           "csrf": csrf_from(page.text),
+                                           "next": "/tickets/1001?view=text"},
+                           follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/tickets/1001?view=text"
+
+
+@pytest.mark.parametrize("evil", ["//evil.example/", "https://evil.example/", "/\\evil.example",
+                                  "javascript:alert(1)"])
+def test_no_open_redirect_after_login(client: TestClient, evil: str) -> None:
+    page = client.get("/login")
+    response = client.post("/login", data={"username": USER, "password": PASSWORD,
+                                           "csrf": csrf_from(page.text), "next": evil},
+                           follow_redirects=False)
+    assert response.headers["location"] == "/"
+
+
+def test_wrong_password(client: TestClient) -> None:
+    response = login(client, password="wrong")
+    assert response.status_code == 401
+    assert "wrong" in response.text or "onjuist" in response.text
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_login_rate_limit_per_user_name(client: TestClient) -> None:
+    for _ in range(5):
+        assert login(client, password="wrong").status_code == 401
+    blocked = login(client)  # even the right password is refused now
+    assert blocked.status_code == 429
+    assert int(blocked.headers["retry-after"]) > 0
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_login_rate_limit_per_address(client: TestClient) -> None:
+    for i in range(5):
+        assert login(client, user=f"nobody{i}", password="wrong").status_code == 401
+    assert login(client, user="bert", password="another long password").status_code == 429
+
+
+def test_session_cookie_flags(client: TestClient) -> None:
+    response = login(client)
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("mailtriage_session=")
+    assert "httponly" in cookie.lower()
+    assert "samesite=lax" in cookie.lower()
+    assert "secure" not in cookie.lower()
+
+
+def test_secure_cookies(seeded: Seeded) -> None:
+    from dataclasses import replace
+
+    config = replace(seeded.config, web=replace(seeded.config.web, secure_cookies=True))
+    app = create_app(config, seeded.db, clock=lambda: NOW)
+    with TestClient(app, base_url="https://testserver") as c:
+        cookie = login(c).headers["set-cookie"]
+        assert cookie.startswith("__Host-mailtriage=")
+        assert "; secure" in cookie.lower()
+        assert "Strict-Transport-Security" in c.get("/").headers
+
+
+def test_logout_ends_the_session(staff: TestClient) -> None:
+    page = staff.get("/")
+    response = staff.post("/logout", data={"csrf": csrf_from(page.text)},
+                          follow_redirects=False)
+    assert response.headers["location"] == "/login"
+    assert staff.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_deactivated_account_loses_access_at_once(staff: TestClient, seeded: Seeded) -> None:
+    assert staff.get("/", follow_redirects=False).status_code == 200
+    with seeded.db.session() as s:
+        s.execute(update(User).where(User.name == USER).values(active=False))
+    assert staff.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_forged_session_cookie_is_ignored(client: TestClient) -> None:
+    client.cookies.set("mailtriage_session", "eyJ1c2VyIjogImFubmEifQ==.forged.signature")
+    assert client.get("/", follow_redirects=False).status_code == 303
+
+
+# ---------------------------------------------------------------------------------------------
+# CSRF
+
+
+@pytest.mark.parametrize(("path", "data"), [
+    ("/tickets/1001/correct", {"priority": "low", "note": "x"}),
+    ("/logout", {}),
+    ("/lang", {"lang": "nl"}),
+    ("/model/retrain", {}),
+])
+def test_post_without_csrf_token_is_refused(staff: TestClient, seeded: Seeded, path: str,
+                                            data: dict[str, str]) -> None:
+    response = staff.post(path, data=data, follow_redirects=False)
+    assert response.status_code == 403
+    wrong = staff.post(path, data={**data, "csrf": "x" * 43}, follow_redirects=False)
+    assert wrong.status_code == 403
+    with seeded.db.session() as s:
+        assert s.scalar(select(Ticket.priority).where(Ticket.number == 1001)) == "high"
+        assert s.scalars(select(Correction)).all() == []
+    assert staff.get("/", follow_redirects=False).status_code == 200  # still signed in
+
+
+def test_login_form_needs_its_token_too(client: TestClient) -> None:
+    client.get("/login")
+    response = client.post("/login", data={"username": USER, "password": PASSWORD},
+                           follow_redirects=False)
+    assert response.status_code == 403
+
+
+def test_token_changes_at_sign_in(client: TestClient) -> None:
+    before = csrf_from(client.get("/login").text)
+    login(client)
+    after = csrf_from(client.get("/").text)
+    assert before != after
+
+
+def test_csrf_header_is_accepted(staff: TestClient) -> None:
+    token = csrf_from(staff.get("/").text)
+    response = staff.post("/lang", data={"lang": "nl", "next": "/"},
+                          headers={"X-CSRF-Token": token}, follow_redirects=False)
+    assert response.status_code == 303
+
+
+# ---------------------------------------------------------------------------------------------
+# Headers
+
+
+@pytest.mark.parametrize("path", ["/login", "/static/style.css"])
+def test_security_headers_public(client: TestClient, path: str) -> None:
+    headers = client.get(path).headers
+    assert headers["content-security-policy"] == CSP
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_csp_is_strict() -> None:
+    directives = dict(d.strip().split(" ", 1) for d in CSP.split(";"))
+    assert directives["default-src"] == "'none'"
+    assert directives["style-src"] == "'self'"
+    assert directives["img-src"] == "'self' data:"
+    assert directives["form-action"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert directives["base-uri"] == "'none'"
+    assert "script-src" not in directives  # falls back to default-src 'none'
+    assert "unsafe" not in CSP
+
+
+@pytest.mark.parametrize("path", ["/", "/tickets/1005", "/report", "/model", "/api/docs"])
+def test_security_headers_and_no_inline_script(staff: TestClient, path: str) -> None:
+    response = staff.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-security-policy"] == CSP
+    assert "<script" not in response.text.lower()
+    assert " style=" not in response.text.lower()
+
+
+# ---------------------------------------------------------------------------------------------
+# The queue
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("", [1003, 1002, 1001, 1006, 1005]),  # needs review first, then the nearest deadline
+    ("?status=all", [1003, 1002, 1001, 1006, 1004, 1005]),
+    ("?type=incident", [1002, 1001, 1006]),
+    ("?type=change", [1003]),
+    ("?priority=medium", [1002, 1006]),
+    ("?priority=none", [1003, 1005]),
+    ("?status=waiting", [1006]),
+    ("?status=resolved", [1004]),
+    ("?customer=acme.nl", [1002, 1001]),
+    ("?customer=acme.nl&status=all", [1002, 1001, 1004]),
+    ("?requester=bakkerij", [1003, 1006]),
+    ("?requester=KEES", [1006]),
+    ("?requester=%25", []),              # a LIKE wildcard is searched for literally
+    ("?review=1", [1003]),
+    ("?type=bogus&status=bogus", [1003, 1002, 1001, 1006, 1005]),  # unknown values ignored
+])
+def test_queue_filters(staff: TestClient, query: str, expected: list[int]) -> None:
+    response = staff.get("/" + query)
+    assert response.status_code == 200
+    assert numbers(response.text) == expected
+
+
+def _row(html: str, number: int) -> str:
+    match = re.search(r'<tr class="([^"]*)" data-number="%d">(.*?)</tr>' % number, html, re.S)
+    assert match, number
+    return match.group(1) + " " + match.group(2)
+
+
+def test_queue_highlights_deadlines(staff: TestClient) -> None:
+    html = staff.get("/?lang=en").text
+    # 1002: response was due Mon 9 Mar 17:00, now is Tue 10:30
+    assert "row-breached" in _row(html, 1002)
+    assert "clock-breached" in _row(html, 1002)
+    # 1001: response due 11:00 after 2 office hours; 30 minutes (25%) left is at risk
+    row = _row(html, 1001)
+    assert "row-at_risk" in row
+    assert "clock-at_risk" in row and "30m" in row
+    # resolution due 13:00: 2h 30m left of 4h, fine
+    assert "2h 30m" in row or "2u 30m" in row
+    # 1006 waits on the customer: response met, resolution paused
+    row = _row(html, 1006)
+    assert "row-none" in row and "clock-paused" in row and "clock-met" in row
+    assert "row-review" in _row(html, 1003)
+
+
+# ---------------------------------------------------------------------------------------------
+# A ticket
+
+
+def test_ticket_page(staff: TestClient) -> None:
+    html = staff.get("/tickets/1001").text
+    assert "Webshop geeft foutmelding bij afrekenen" in html
+    assert "Sinds vanochtend kan niemand meer afrekenen" in html
+    assert "model: incident 0.92, high 0.81" in html  # reasons
+    assert "92%" in html  # confidence
+    assert 'name="csrf"' in html
+    assert "/tickets/1001/correct" in html
+
+
+def test_unknown_ticket_is_404(staff: TestClient) -> None:
+    assert staff.get("/tickets/99999").status_code == 404
+    assert staff.get("/tickets/abc").status_code == 404
+
+
+def test_hostile_mail_is_rendered_inert(staff: TestClient) -> None:
+    html = staff.get("/tickets/1005").text
+    body = html[html.index('class="mailhtml"'):]
+    body = body[:body.index("</article>")]
+    for marker in ("<script", "onerror", "onload", "javascript:", "__pwned", "169.254",
+                   "tracker.evil", "<svg", "<iframe", "<base", "<meta", "<form", "ontoggle",
+                   "<style", "<object", "data:text"):
+        assert marker not in body.lower(), marker
+    assert 'href="https://www.example.org/docs"' in body
+    assert "(3)" in html  # three images were not loaded
+
+
+def test_text_view(staff: TestClient) -> None:
+    html = staff.get("/tickets/1005?view=text").text
+    assert 'class="mailhtml"' not in html
+    assert "Zie de factuur in de bijlage." in html
+
+
+# ---------------------------------------------------------------------------------------------
+# Downloads
+
+
+def test_active_attachment_is_a_download_only(staff: TestClient, seeded: Seeded) -> None:
+    response = staff.get(f"/attachments/{seeded.attachments['svg']}")
+    assert response.status_code == 200
+    assert response.content == SVG_ATTACHMENT
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    disposition = response.headers["content-disposition"]
+    assert disposition == ("attachment; filename=\"_.._etc_cron.d_factuur_.svg\"; "
+                           "filename*=UTF-8''_.._etc_cron.d_factuur%C3%A9.svg")
+    assert "sandbox" in response.headers["content-security-policy"]
+
+
+def test_html_attachment_is_not_served_as_html(staff: TestClient, seeded: Seeded) -> None:
+    response = staff.get(f"/attachments/{seeded.attachments['html']}")
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.headers["content-disposition"].startswith("attachment;")
+
+
+def test_passive_attachment_keeps_its_type(staff: TestClient, seeded: Seeded) -> None:
+    response = staff.get(f"/attachments/{seeded.attachments['png']}")
+    assert response.headers["content-type"] == "image/png"
+    assert response.content == PNG_1PX
+    assert "filename*=UTF-8''schermafbeelding.png" in response.headers["content-disposition"]
+
+
+def test_missing_attachment(staff: TestClient) -> None:
+    assert staff.get("/attachments/999").status_code == 404
+
+
+# ---------------------------------------------------------------------------------------------
+# Language
+
+
+def test_accept_language_picks_dutch(client: TestClient) -> None:
+    html = client.get("/login", headers={"Accept-Language": "nl-NL,nl;q=0.9"}).text
+    assert "Gebruikersnaam" in html
+    assert '<html lang="nl">' in html
+
+
+def test_language_switch(staff: TestClient) -> None:
+    token = csrf_from(staff.get("/", headers={"Accept-Language": "en"}).text)
+    assert "Needs review" in staff.get("/", headers={"Accept-Language": "en"}).text
+    response = staff.post("/lang", data={"lang": "nl", "next": "/?type=incident",
+                                         "csrf": token}, follow_redirects=False)
+    assert response.headers["location"] == "/?type=incident"
+    html = staff.get("/", headers={"Accept-Language": "en"}).text
+    assert "Wachtrij" in html and "Reactie uiterlijk" in html
+
+
+# ---------------------------------------------------------------------------------------------
+# SLA report
+
+
+def test_report_renders_rows_and_chart(staff: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, datetime]] = []
+
+    def monthly_report(config: Config, db: Database, month: str, now: datetime) -> list[Any]:
+        calls.append((month, now))
+        return [
+            {"month": month, "priority": "high", "kind": "response", "n": 4, "met": 4,
+             "percent": 100.0, "target": 100.0, "passed": True},
+            {"month": month, "priority": "high", "kind": "resolution", "n": 4, "met": 3,
+             "percent": 75.0, "target": 85.0, "passed": False},
+        ]
+
+    fake = types.ModuleType("mailtriage.services.compliance")
+    fake.monthly_report = monthly_report  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "mailtriage.services.compliance", fake)
+    html = staff.get("/report?month=2026-02", headers={"Accept-Language": "en"}).text
+    assert calls == [("2026-02", NOW)]
+    assert "<svg" in html and html.count('class="bar ') == 2
+    assert "75.0" in html and "row-breached" in html
+    assert "/report?month=2026-01" in html and "/report?month=2026-03" in html
+
+
+def test_report_defaults_to_this_month(staff: TestClient) -> None:
+    html = staff.get("/report?month=garbage").text
+    assert "2026-03" in html
+
+
+# ---------------------------------------------------------------------------------------------
+# Model page
+
+
+def test_model_page_without_a_model(staff: TestClient) -> None:
+    html = staff.get("/model", headers={"Accept-Language": "en"}).text
+    assert "No trained model was found." in html
+
+
+def test_model_page_reads_metadata_and_counts_corrections(seeded: Seeded,
+                                                          tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "metadata.json").write_text(json.dumps({
+        "version": "2026.03.09-2", "created": local(9, 12).isoformat(), "training_size": 812,
+        "corrections": 3, "cv": {"type_macro_f1": 0.8766, "folds": 5}}))
+    with seeded.db.session() as s:
+        ticket_id = s.scalar(select(Ticket.id).where(Ticket.number == 1001))
+        for at in (local(8, 12), local(9, 13), local(10, 9)):  # one before the training
+            s.add(Correction(ticket_id=ticket_id, actor="anna", before={}, after={},
+                             created_at=at))
+    config = replace(seeded.config, classify=ClassifyConfig(model_dir=model_dir))
+    with TestClient(create_app(config, seeded.db, clock=lambda: NOW)) as c:
+        login(c)
+        html = c.get("/model", headers={"Accept-Language": "en"}).text
+    assert "2026.03.09-2" in html
+    assert "812" in html
+    assert "0.877" in html
+    assert re.search(r'id="corrections-since"><strong>2</strong>', html)
+
+
+def test_retrain_runs_in_the_background(seeded: Seeded) -> None:
+    called = threading.Event()
+    seen: list[tuple[Config, Database, datetime]] = []
+
+    def retrain(config: Config, db: Database, now: datetime) -> dict[str, str]:
+        seen.append((config, db, now))
+        called.set()
+        return {"version": "2026.03.10-1"}
+
+    app: FastAPI = create_app(seeded.config, seeded.db, clock=lambda: NOW, retrain=retrain)
+    with TestClient(app) as c:
+        login(c)
+        token = csrf_from(c.get("/model").text)
+        response = c.post("/model/retrain", data={"csrf": token}, follow_redirects=False)
+        assert response.status_code == 303
+        assert called.wait(5)
+        app.state.retrainer.join(5)
+        html = c.get("/model", headers={"Accept-Language": "en"}).text
+    assert seen == [(seeded.config, seeded.db, NOW)]
+    assert "Last training finished" in html and "version 2026.03.10-1" in html
+
+
+def test_retrain_failure_is_shown(seeded: Seeded) -> None:
+    def retrain(config: Config, db: Database, now: datetime) -> None:
+        raise RuntimeError("too few examples")
+
+    app = create_app(seeded.config, seeded.db, clock=lambda: NOW, retrain=retrain)
+    with TestClient(app) as c:
+        login(c)
+        c.post("/model/retrain", data={"csrf": csrf_from(c.get("/model").text)})
+        app.state.retrainer.join(5)
+        html = c.get("/model", headers={"Accept-Language": "en"}).text
+    assert "Last training failed" in html and "too few examples" in html
+
+
+def test_api_docs_page_lists_the_operations(staff: TestClient) -> None:
+    html = staff.get("/api/docs").text
+    for text in ("/api/tickets", "/api/tickets/{number}", "/api/tickets/{number}/corrections",
+                 "Bearer"):
+        assert text in html
