@@ -23,8 +23,8 @@ _VOID = frozenset({
 _BLOCK = frozenset({
     "address", "article", "aside", "blockquote", "center", "dd", "div", "dl", "dt",
     "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
-    "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td",
-    "tfoot", "th", "thead", "tr", "ul", "caption",
+    "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody",
+    "tfoot", "thead", "tr", "ul", "caption",
 })
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u200b]+")
 _BLANKS = re.compile(r"\n{3,}")
@@ -70,7 +70,7 @@ class _TextCollector(HTMLParser):
                 while self.hidden and self.hidden.pop() != tag:
                     pass
             return
-        if tag in _BLOCK:
+        if tag in _BLOCK and tag != "li":
             self.out.append("\n")
         if tag == "pre" and self.pre:
             self.pre -= 1

@@ -32,6 +32,9 @@ _ATTR_SCHREEF_OP = re.compile(r"^\S.{0,200}\s(?:schreef|wrote)\s+(?:op|on)\s.{1,
 _SEPARATOR = re.compile(
     r"^[-_=*\s]{2,}\s*(?:original message|oorspronkelijk (?:e-?mail)?bericht|origineel bericht|"
     r"ursprüngliche nachricht|message d'origine|reply message)\s*[-_=*\s]{2,}$", re.I)
+_FORWARD = re.compile(
+    r"^[-_=*\s]*(?:forwarded message|doorgestuurd bericht|begin forwarded message|"
+    r"begin doorgestuurd bericht|weitergeleitete nachricht)\b", re.I)
 _RULE = re.compile(r"^[_\-=]{10,}\s*$")
 _HDR_FROM = re.compile(r"^\*?(?:from|van|von|de)\s*:\*?\s*\S", re.I)
 _HDR_OTHER = re.compile(
@@ -118,6 +121,8 @@ def _find_history(lines: list[str]) -> tuple[int, int, str]:
         stripped = _short(line)
         if not stripped or _is_quoted(line):
             continue
+        if _FORWARD.match(stripped):
+            return -1, 0, ""  # what follows is forwarded content, not history
         if _SEPARATOR.match(stripped):
             return i, 1, "separator"
         if _RULE.match(stripped) and i + 1 < len(lines) and _header_block_at(lines, i + 1):
