@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -90,6 +90,16 @@ class IntakeContext:
     store_files: bool = True
     own_addresses: frozenset[str] = field(default_factory=frozenset)
 
+    def is_staff(self, address: str) -> bool:
+        """A configured staff address, or an address in a configured staff domain."""
+        address = address.lower()
+        domain = address.rsplit("@", 1)[-1]
+        for entry in self.config.lifecycle.staff_addresses:
+            if address == entry or ("@" not in entry and (
+                    domain == entry or domain.endswith("." + entry))):
+                return True
+        return False
+
 
 def origin_of(session: Session, ctx: IntakeContext, mail: ParsedMail) -> OriginVerdict:
     """The mail's origin, asking the database which Message-IDs are our own."""
@@ -112,13 +122,19 @@ def is_known(session: Session, mailbox: str, sha256: str) -> bool:
 
 
 def store_batch(session: Session, ctx: IntakeContext, items: Sequence[Prepared],
-                decisions: dict[int, Decision], *, replay: bool = False) -> list[Outcome]:
-    """Store every prepared mail of a batch in the caller's transaction."""
+                decisions: dict[int, Decision], *, replay: bool = False,
+                role: str = "inbox") -> list[Outcome]:
+    """Store every prepared mail of a batch in the caller's transaction.
+
+    ``role`` is ``inbox`` for mail to the helpdesk, ``sent`` for a sent folder, where every
+    mail is a reply by staff.
+    """
     outcomes = []
     for index, prep in enumerate(items):
         savepoint = session.begin_nested()
         try:
-            outcome = _store_one(session, ctx, prep, decisions.get(index), replay=replay)
+            outcome = _store_one(session, ctx, prep, decisions.get(index), replay=replay,
+                                 role=role)
             savepoint.commit()
         except MailtriageError as exc:
             savepoint.rollback()
@@ -268,7 +284,7 @@ def next_ticket_number(session: Session) -> int:
 
 
 def _store_one(session: Session, ctx: IntakeContext, prep: Prepared, decision: Decision | None,
-               *, replay: bool) -> Outcome:
+               *, replay: bool, role: str) -> Outcome:
     raw = prep.raw
     if session.scalar(select(Message.id).where(Message.mailbox == raw.mailbox,
                                                Message.sha256 == raw.sha256).limit(1)):
@@ -282,6 +298,9 @@ def _store_one(session: Session, ctx: IntakeContext, prep: Prepared, decision: D
                            prep.failure_detail)
     mail = prep.parsed
     origin = origin_of(session, ctx, mail)
+    sender = mail.sender.addr.lower() if mail.sender else ""
+    if role == "sent" or (sender and ctx.is_staff(sender)):
+        return _staff_mail(session, ctx, prep, mail, origin, role)
     if origin.origin in ("bounce", "auto_reply"):
         return _attach_automatic(session, ctx, prep, mail, origin)
     if origin.origin in ("own", "list"):
@@ -292,21 +311,95 @@ def _store_one(session: Session, ctx: IntakeContext, prep: Prepared, decision: D
 
     ticket_id, thread_reason = _thread(session, mail)
     if ticket_id is not None:
-        return _follow_up(session, ctx, prep, mail, origin, ticket_id, thread_reason)
+        ticket = session.get(Ticket, ticket_id)
+        assert ticket is not None
+        if ticket.status in ("resolved", "closed") and not _within_reopen_window(
+                ctx, ticket, mail.received_at):
+            reason = (f"{thread_reason}, but #{ticket.number} was resolved more than "
+                      f"{ctx.config.lifecycle.reopen_window_days} days earlier: a new ticket "
+                      "linked to it")
+            return _open_ticket(session, ctx, prep, mail, origin, decision, reason,
+                                linked=ticket)
+        return _follow_up(session, ctx, prep, mail, origin, ticket, thread_reason)
     return _open_ticket(session, ctx, prep, mail, origin, decision, thread_reason)
 
 
-def _follow_up(session: Session, ctx: IntakeContext, prep: Prepared, mail: ParsedMail,
-               origin: OriginVerdict, ticket_id: int, reason: str) -> Outcome:
+def _within_reopen_window(ctx: IntakeContext, ticket: Ticket, at: datetime) -> bool:
+    done = ticket.resolved_at or ticket.closed_at
+    if done is None:
+        return True
+    return at - done <= timedelta(days=ctx.config.lifecycle.reopen_window_days)
+
+
+def _staff_mail(session: Session, ctx: IntakeContext, prep: Prepared, mail: ParsedMail,
+                origin: OriginVerdict, role: str) -> Outcome:
+    """A mail by staff (a sent folder, or a staff address in the inbox): a response."""
+    uid = prep.raw.uid
+    if mail.message_id and session.scalar(select(OutboxItem.id).where(
+            OutboxItem.message_id == mail.message_id[:998]).limit(1)):
+        reason = "a copy of mail mailtriage sent itself; not a response by a person"
+        session.add(_new_message(ctx, prep, mail, origin, "ignored", reason))
+        return Outcome(uid, "ignored", reason)
+    if origin.origin in ("auto_reply", "bounce"):
+        reason = f"automatic mail from a staff address ({', '.join(origin.rules)}); ignored"
+        session.add(_new_message(ctx, prep, mail, origin, "ignored", reason))
+        return Outcome(uid, "ignored", reason)
+    refs = _referenced_ids(mail)
+    ticket_id = None
+    how = ""
+    if refs:
+        ticket_id = session.scalar(select(OutboxItem.ticket_id).where(
+            OutboxItem.message_id.in_(refs), OutboxItem.ticket_id.is_not(None)).limit(1))
+        if ticket_id is None:
+            ticket_id = session.scalar(select(Message.ticket_id).where(
+                Message.message_id.in_(refs), Message.ticket_id.is_not(None))
+                .order_by(Message.id.desc()).limit(1))
+        how = "it answers a message of the ticket"
+    number = subject_ticket_number(mail.subject)
+    if ticket_id is None and number is not None:
+        ticket_id = session.scalar(select(Ticket.id).where(Ticket.number == number))
+        how = f"its subject names #{number}"
+    where = "the sent folder" if role == "sent" else "a staff address"
+    if ticket_id is None:
+        reason = f"mail from {where} that refers to no ticket; ignored"
+        session.add(_new_message(ctx, prep, mail, origin, "ignored", reason))
+        return Outcome(uid, "ignored", reason)
     ticket = session.get(Ticket, ticket_id)
     assert ticket is not None
+    reason = f"response by staff from {where}: {how}"
+    msg = _new_message(ctx, prep, mail, origin, "response", reason)
+    msg.direction = "out"
+    msg.ticket_id = ticket.id
+    session.add(msg)
+    at = mail.received_at
+    if ticket.first_response_at is None or at < ticket.first_response_at:
+        ticket.first_response_at = at
+    if ticket.status == "new":
+        ticket.status = "open"
+    session.add(TicketEvent(ticket_id=ticket.id, kind="response", at=at,
+                            actor=mail.sender.addr if mail.sender else "staff",
+                            data={"via": role, "message_id": mail.message_id}))
+    if mail.sender:
+        _add_participant(session, ticket, mail.sender.addr, role="staff")
+    return Outcome(uid, "response", reason, ticket.number)
+
+
+def _follow_up(session: Session, ctx: IntakeContext, prep: Prepared, mail: ParsedMail,
+               origin: OriginVerdict, ticket: Ticket, reason: str) -> Outcome:
     msg = _new_message(ctx, prep, mail, origin, "followup", reason)
     msg.ticket_id = ticket.id
     session.add(msg)
     if ticket.status == "waiting":
+        session.add(TicketEvent(ticket_id=ticket.id, kind="status_changed", at=mail.received_at,
+                                data={"from": "waiting", "to": "open",
+                                      "note": "the customer answered"}))
         ticket.status = "open"
-        session.add(TicketEvent(ticket_id=ticket.id, kind="resumed", at=mail.received_at,
-                                data={"reason": "the customer answered"}))
+    elif ticket.status in ("resolved", "closed"):
+        session.add(TicketEvent(ticket_id=ticket.id, kind="status_changed", at=mail.received_at,
+                                data={"from": ticket.status, "to": "open",
+                                      "note": "reopened: the customer wrote again"}))
+        ticket.status = "open"
+        ticket.resolved_at = ticket.closed_at = None
     for cc in mail.cc:
         if cc.addr.lower() not in ctx.own_addresses:
             _add_participant(session, ticket, cc.addr)
@@ -316,7 +409,8 @@ def _follow_up(session: Session, ctx: IntakeContext, prep: Prepared, mail: Parse
 
 
 def _open_ticket(session: Session, ctx: IntakeContext, prep: Prepared, mail: ParsedMail,
-                 origin: OriginVerdict, decision: Decision | None, thread_reason: str) -> Outcome:
+                 origin: OriginVerdict, decision: Decision | None, thread_reason: str,
+                 linked: Ticket | None = None) -> Outcome:
     requester = mail.sender.addr if mail.sender else None
     type_ = decision.type if decision else None
     priority = decision.priority if decision and decision.type == "incident" else None
@@ -332,6 +426,7 @@ def _open_ticket(session: Session, ctx: IntakeContext, prep: Prepared, mail: Par
         ["no classification was possible"],
         status="new", received_at=mail.received_at, response_due=commitment.response_due,
         resolution_due=commitment.resolution_due,
+        linked_ticket_id=linked.id if linked else None,
     )
     session.add(ticket)
     session.flush()

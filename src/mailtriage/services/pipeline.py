@@ -145,12 +145,14 @@ class Pipeline:
 
     # -- one mailbox ----------------------------------------------------------------------------
 
-    def run_mailbox(self, cfg: MailboxConfig, folder: str | None = None) -> MailboxReport:
+    def run_mailbox(self, cfg: MailboxConfig, folder: str | None = None, *,
+                    role: str = "inbox") -> MailboxReport:
+        """Drain one folder; ``role`` ``sent`` reads a sent folder (staff responses)."""
         folder = folder or cfg.folder
         report = MailboxReport(cfg.name, folder)
         try:
             with open_source(cfg, folder=folder) as source:
-                self._drain(cfg, source, report)
+                self._drain(cfg, source, report, role)
         except MailboxError as exc:
             report.error = str(exc)
             log.error("mailbox %s/%s: %s", cfg.name, folder, exc)
@@ -187,7 +189,8 @@ class Pipeline:
         else:
             row.last_uid = max(row.last_uid, last_uid)
 
-    def _drain(self, cfg: MailboxConfig, source: MailSource, report: MailboxReport) -> None:
+    def _drain(self, cfg: MailboxConfig, source: MailSource, report: MailboxReport,
+               role: str) -> None:
         uidvalidity = source.uidvalidity()
         cursor = self._load_cursor(cfg, source.folder, uidvalidity, report)
 
@@ -200,9 +203,9 @@ class Pipeline:
                 continue
             report.fetched += len(batch)
             prepared = self.prepare_all(batch)
-            decisions = self.classify(prepared)
+            decisions = self.classify(prepared) if role == "inbox" else {}
             outcomes = self._store(cfg, source.folder, uidvalidity, prepared, decisions,
-                                   report.uidvalidity_changed)
+                                   report.uidvalidity_changed, role)
             for o in outcomes:
                 report.outcomes[o.kind] = report.outcomes.get(o.kind, 0) + 1
             if self.progress:
@@ -218,10 +221,10 @@ class Pipeline:
 
     def _store(self, cfg: MailboxConfig, folder: str, uidvalidity: int,
                prepared: Sequence[Prepared], decisions: dict[int, Decision],
-               changed: bool) -> list[Outcome]:
+               changed: bool, role: str) -> list[Outcome]:
         session = self.db.sessions()
         try:
-            outcomes = store_batch(session, self.intake, prepared, decisions)
+            outcomes = store_batch(session, self.intake, prepared, decisions, role=role)
             if uidvalidity:
                 uids = [int(p.raw.uid) for p in prepared if p.raw.uid.isdigit()]
                 if uids:
@@ -244,6 +247,8 @@ class Pipeline:
         self._last_outcomes = []
         for cfg in self.config.mailboxes:
             report.mailboxes.append(self.run_mailbox(cfg))
+            if cfg.sent_folder:
+                report.mailboxes.append(self.run_mailbox(cfg, cfg.sent_folder, role="sent"))
         report.details = self._last_outcomes
         report.problems = self.problems
         if not self.dry_run:
