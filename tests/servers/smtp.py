@@ -301,7 +301,7 @@ class _Authenticator:
                  auth_data: Any) -> AuthResult:
         ok = (isinstance(auth_data, LoginPassword) and auth_data.login == self.username
               and auth_data.password == self.password)
-        return AuthResult(success=ok, handled=False)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
 
 def free_port() -> int:
