@@ -67,8 +67,9 @@ _MSGID = re.compile(r"<([^<>\s]{1,990})>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _BOUNDARY = re.compile(rb"""boundary\s*=\s*(?:"([^"\n]{1,200})"|([^\s;"]{1,200}))""", re.I)
 _ADDR_SPEC = re.compile(r"^[^\s@<>()\[\],;:\"\\]{1,200}@[^\s@<>()\[\],;:\"\\]{1,255}$")
-_BOUNCE_SENDERS = ("mailer-daemon", "postmaster", "mail-daemon", "maildelivery",
-                   "mail.delivery", "mailerdaemon", "bounce", "bounces")
+_BOUNCE_LOCAL = re.compile(
+    r"^(?:mailer-?daemon|post_?master|mail-?daemon|mail\.?delivery(?:\.?system)?"
+    r"|mail-delivery(?:-system)?|bounces?(?:[+=.-].*)?)$", re.I)
 _BOUNCE_SUBJECT = re.compile(
     r"\b(?:undeliver(?:able|ed)|delivery (?:status notification|failure|has failed|"
     r"failed|problem|notification)|mail delivery (?:failed|failure|system|subsystem)|"
@@ -750,8 +751,8 @@ def is_bounce_sender(sender: Address | None, from_header: str) -> bool:
     The raw From text is looked at too: bounces often carry ``<MAILER-DAEMON>`` without a
     domain, which is no usable address.
     """
-    local = sender.addr.rpartition("@")[0].lower() if sender else ""
-    if local.replace("_", "").startswith(_BOUNCE_SENDERS):
+    local = sender.addr.rpartition("@")[0] if sender else ""
+    if _BOUNCE_LOCAL.match(local):
         return True
     return bool(_BOUNCE_FROM.search(from_header[:500]))
 
