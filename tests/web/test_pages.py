@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import threading
-import types
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ from starlette.testclient import TestClient
 
 from mailtriage.config import Config, ClassifyConfig
 from mailtriage.store.database import Database
-from mailtriage.store.models import Correction, Ticket, User
+from mailtriage.store.models import Correction, Ticket, TrainingExample, User
 from mailtriage.web import create_app
 from mailtriage.web.headers import CSP
 from tests.web.conftest import (
@@ -366,26 +364,25 @@ def test_language_switch(staff: TestClient) -> None:
 # SLA report
 
 
-def test_report_renders_rows_and_chart(staff: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, datetime]] = []
+def _report_row(html: str, priority: str, kind: str) -> list[str]:
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>",
+                                                                         row, re.S)]
+        if cells[:2] == [priority, kind]:
+            return cells
+    raise AssertionError(f"no row {priority} {kind}")
 
-    def monthly_report(config: Config, db: Database, month: str, now: datetime) -> list[Any]:
-        calls.append((month, now))
-        return [
-            {"month": month, "priority": "high", "kind": "response", "n": 4, "met": 4,
-             "percent": 100.0, "target": 100.0, "passed": True},
-            {"month": month, "priority": "high", "kind": "resolution", "n": 4, "met": 3,
-             "percent": 75.0, "target": 85.0, "passed": False},
-        ]
 
-    fake = types.ModuleType("mailtriage.services.compliance")
-    fake.monthly_report = monthly_report  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "mailtriage.services.compliance", fake)
-    html = staff.get("/report?month=2026-02", headers={"Accept-Language": "en"}).text
-    assert calls == [("2026-02", NOW)]
-    assert "<svg" in html and html.count('class="bar ') == 2
-    assert "75.0" in html and "row-breached" in html
-    assert "/report?month=2026-01" in html and "/report?month=2026-03" in html
+def test_report_from_the_stored_tickets(staff: TestClient) -> None:
+    html = staff.get("/report?month=2026-03", headers={"Accept-Language": "en"}).text
+    # medium response: #1002 missed (due Mon 17:00, no reply), #1006 met -> 1 of 2
+    assert _report_row(html, "Medium", "Response")[2:6] == ["2", "1", "50.0", "100%"]
+    assert _report_row(html, "Medium", "Response")[6] == "no"
+    # low: #1004 replied and resolved in time
+    assert _report_row(html, "Low", "Response")[2:5] == ["1", "1", "100.0"]
+    assert _report_row(html, "Low", "Resolution")[2:7] == ["1", "1", "100.0", "85%", "yes"]
+    assert "<svg" in html and 'class="bar bar-response bar-fail"' in html
+    assert "/report?month=2026-02" in html and "/report?month=2026-04" in html
 
 
 def test_report_defaults_to_this_month(staff: TestClient) -> None:
@@ -397,33 +394,29 @@ def test_report_defaults_to_this_month(staff: TestClient) -> None:
 # Model page
 
 
-def test_model_page_without_a_model(staff: TestClient) -> None:
-    html = staff.get("/model", headers={"Accept-Language": "en"}).text
-    assert "No trained model was found." in html
-
-
-def test_model_page_reads_metadata_and_counts_corrections(seeded: Seeded,
-                                                          tmp_path: Path) -> None:
+def test_model_page_shows_the_active_model_and_new_corrections(seeded: Seeded,
+                                                                 tmp_path: Path) -> None:
     from dataclasses import replace
 
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    (model_dir / "metadata.json").write_text(json.dumps({
-        "version": "2026.03.09-2", "created": local(9, 12).isoformat(), "training_size": 812,
-        "corrections": 3, "cv": {"type_macro_f1": 0.8766, "folds": 5}}))
+    from mailtriage.classify.engine import active_metadata
+
+    classify = ClassifyConfig(model_dir=tmp_path / "model")
+    active = active_metadata(classify)  # without a trained model: the bundled one
+    assert active is not None
+    trained = datetime.fromisoformat(active.created)
     with seeded.db.session() as s:
-        ticket_id = s.scalar(select(Ticket.id).where(Ticket.number == 1001))
-        for at in (local(8, 12), local(9, 13), local(10, 9)):  # one before the training
-            s.add(Correction(ticket_id=ticket_id, actor="anna", before={}, after={},
-                             created_at=at))
-    config = replace(seeded.config, classify=ClassifyConfig(model_dir=model_dir))
+        for i, delta in enumerate((-1, 1, 2)):  # one example older than the model
+            s.add(TrainingExample(source="correction", external_id=f"c{i}", subject="s",
+                                  body="b", label_type="incident", label_priority="high",
+                                  updated_at=trained + timedelta(days=delta)))
+    config = replace(seeded.config, classify=classify)
     with TestClient(create_app(config, seeded.db, clock=lambda: NOW)) as c:
         login(c)
         html = c.get("/model", headers={"Accept-Language": "en"}).text
-    assert "2026.03.09-2" in html
-    assert "812" in html
-    assert "0.877" in html
+    assert active.version in html
+    assert str(active.training_size) in html
     assert re.search(r'id="corrections-since"><strong>2</strong>', html)
+    assert 'action="/model/retrain"' in html
 
 
 def test_retrain_runs_in_the_background(seeded: Seeded) -> None:

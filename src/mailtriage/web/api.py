@@ -127,7 +127,7 @@ async def correct_ticket(request: Request, number: int, body: CorrectionIn,
     if body.type is None and body.priority is None and body.status is None and not body.note:
         return _problem(400, "usage", "Give at least one of type, priority, status or note.")
     try:
-        from mailtriage.services.corrections import (  # type: ignore[import-not-found,unused-ignore]
+        from mailtriage.services.corrections import (
             apply_correction,
         )
     except ImportError:

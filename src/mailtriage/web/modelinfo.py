@@ -15,13 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mailtriage.config import ClassifyConfig
+
 _READERS = (
-    ("mailtriage.classify.model", "read_metadata"),
-    ("mailtriage.classify.model", "load_metadata"),
-    ("mailtriage.classify.model", "model_metadata"),
-    ("mailtriage.classify.store", "read_metadata"),
-    ("mailtriage.classify", "read_metadata"),
-    ("mailtriage.classify", "model_metadata"),
+    ("mailtriage.classify.engine", "active_metadata"),
 )
 _FILES = ("metadata.json", "model.json", "meta.json", "model-meta.json")
 
@@ -43,6 +40,10 @@ def _as_mapping(value: Any) -> Mapping[str, Any] | None:
         return None
     if isinstance(value, Mapping):
         return value
+    as_dict = getattr(value, "as_dict", None)
+    if callable(as_dict):
+        data = as_dict()
+        return data if isinstance(data, Mapping) else None
     if hasattr(value, "__dataclass_fields__"):
         return {k: getattr(value, k) for k in value.__dataclass_fields__}
     if hasattr(value, "__dict__"):
@@ -50,7 +51,7 @@ def _as_mapping(value: Any) -> Mapping[str, Any] | None:
     return None
 
 
-def _from_classifier(model_dir: Path) -> Mapping[str, Any] | None:
+def _from_classifier(config: ClassifyConfig) -> Mapping[str, Any] | None:
     for module_name, function_name in _READERS:
         try:
             module = importlib.import_module(module_name)
@@ -60,7 +61,7 @@ def _from_classifier(model_dir: Path) -> Mapping[str, Any] | None:
         if not callable(reader):
             continue
         try:
-            return _as_mapping(reader(model_dir))
+            return _as_mapping(reader(config))
         except Exception:  # a broken or missing model is shown as "no model"
             return None
     return None
@@ -103,9 +104,9 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
         out.append((prefix, json.dumps(value, default=str)[:200]))
 
 
-def model_info(model_dir: Path) -> ModelInfo:
-    """The current model's metadata, or ``ModelInfo(found=False)``."""
-    data = _from_classifier(model_dir) or _from_files(model_dir)
+def model_info(config: ClassifyConfig) -> ModelInfo:
+    """The active model's metadata, or ``ModelInfo(found=False)``."""
+    data = _from_classifier(config) or _from_files(config.model_dir)
     if not data:
         return ModelInfo(found=False)
     version = data.get("version") or data.get("model_version")

@@ -246,7 +246,7 @@ async def correct_ticket(request: Request, number: int) -> Response:
         add_flash(request, "error", t("nothing_changed"))
         return RedirectResponse(target, status_code=303)
     try:
-        from mailtriage.services.corrections import (  # type: ignore[import-not-found,unused-ignore]
+        from mailtriage.services.corrections import (
             apply_correction,
         )
     except ImportError:
@@ -305,6 +305,28 @@ def _field(row: Any, name: str) -> Any:
     return getattr(row, name, None)
 
 
+def _flat_rows(raw: Any) -> list[dict[str, Any]]:
+    """One row per priority and measure, from rows that hold both measures (``.response``,
+    ``.resolution``) or from rows that already name their ``kind``."""
+    rows: list[dict[str, Any]] = []
+    for r in raw:
+        kinds = [(kind, _field(r, kind)) for kind in ("response", "resolution")]
+        if all(stats is None for _, stats in kinds):
+            kinds = [(str(_field(r, "kind")), r)]
+        for kind, stats in kinds:
+            if stats is None:
+                continue
+            percent = _field(stats, "percent")
+            if percent is None:
+                percent = _field(stats, "percentage")
+            rows.append({"month": _field(r, "month"), "priority": _field(r, "priority"),
+                         "kind": kind, "n": _field(stats, "n") or 0,
+                         "met": _field(stats, "met") or 0, "pending": _field(stats, "pending"),
+                         "percent": percent, "target": _field(stats, "target"),
+                         "passed": _field(stats, "passed")})
+    return rows
+
+
 def _month_of(now: datetime, config: Config) -> str:
     local = now.astimezone(config.calendar.zone)
     return f"{local.year:04d}-{local.month:02d}"
@@ -325,17 +347,14 @@ def report_page(request: Request, month: str = "") -> Response:
     rows: list[dict[str, Any]] | None
     error: str | None = None
     try:
-        from mailtriage.services.compliance import (  # type: ignore[import-not-found,unused-ignore]
+        from mailtriage.services.compliance import (
             monthly_report,
         )
     except ImportError:
         rows = None
     else:
         try:
-            raw = monthly_report(config, _db(request), month, now)
-            rows = [{name: _field(r, name) for name in
-                     ("month", "priority", "kind", "n", "met", "percent", "target", "passed")}
-                    for r in raw]
+            rows = _flat_rows(monthly_report(config, _db(request), month, now))
         except MailtriageError as exc:
             rows, error = [], str(exc)
     chart = None
@@ -359,17 +378,26 @@ def report_page(request: Request, month: str = "") -> Response:
 @router.get("/model")
 def model_page(request: Request) -> Response:
     config = _config(request)
-    info = model_info(config.classify.model_dir)
+    info = model_info(config.classify)
     since = info.trained_at
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
-    with _db(request).session() as s:
-        query = select(func.count(Correction.id))
-        if since is not None:
-            query = query.where(Correction.created_at > since)
-        corrections = s.scalar(query) or 0
+    corrections = _corrections_since(_db(request), since)
     return render(request, "model.html", info=info, corrections_since=corrections,
                   retrain=request.app.state.retrainer.status())
+
+
+def _corrections_since(db: Database, since: datetime | None) -> int:
+    """Corrections the model has not learnt from yet (the training service's count)."""
+    try:
+        from mailtriage.services.training import corrections_since
+    except ImportError:
+        with db.session() as s:
+            query = select(func.count(Correction.id))
+            if since is not None:
+                query = query.where(Correction.created_at > since)
+            return int(s.scalar(query) or 0)
+    return corrections_since(db, since)
 
 
 @router.post("/model/retrain")
