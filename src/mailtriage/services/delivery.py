@@ -14,7 +14,11 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from mailtriage.errors import PermanentDeliveryError, TemporaryDeliveryError
+from mailtriage.errors import (
+    DeliverySetupError,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+)
 from mailtriage.notify.transport import Transport, UncertainDeliveryError, next_attempt_delay
 from mailtriage.store.database import Database
 from mailtriage.store.models import OutboxItem
@@ -28,6 +32,7 @@ class DeliveryReport:
     retry_later: int = 0
     failed: int = 0
     uncertain: int = 0
+    setup_error: str = ""
 
 
 def mark_interrupted(db: Database) -> int:
@@ -62,8 +67,13 @@ def deliver_due(db: Database, transport: Transport, now: Callable[[], datetime],
             body, sender, recipients, attempts = (item.body, item.sender, list(item.recipients),
                                                   item.attempts)
         status, error, next_at = "sent", "", None
+        stop = False
         try:
             transport.send(body, sender, recipients)
+        except DeliverySetupError as exc:
+            # Our side is broken (TLS, login): no row is at fault; try again next run.
+            status, error, stop = "pending", str(exc), True
+            next_at = now() + next_attempt_delay(1)
         except UncertainDeliveryError as exc:
             status, error = "uncertain", str(exc)
         except TemporaryDeliveryError as exc:
@@ -89,6 +99,9 @@ def deliver_due(db: Database, transport: Transport, now: Callable[[], datetime],
             report.uncertain += 1
         else:
             report.failed += 1
+        if stop:
+            report.setup_error = error
+            break
     return report
 
 
