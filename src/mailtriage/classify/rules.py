@@ -1,0 +1,184 @@
+"""Loads the staff-editable rules file and finds which rules fire on a mail.
+
+A rule is a small named object: why it fires (``description``), the language it applies to
+(``nl``, ``en`` or ``any``), one or more case-insensitive regular expressions (``patterns``; it
+fires when any matches), optional ``unless`` expressions that silence it, and what it votes: a
+``type`` and/or a ``priority``, with a ``strength`` (``weak``, ``medium``, ``strong`` or a number:
+the log-odds added to the voted class). A broken file raises ``ConfigError`` naming the rule and
+the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from mailtriage.classify.decision import PRIORITIES, TYPES, Priority, TicketType, Vote
+from mailtriage.errors import ConfigError
+
+STRENGTHS: Mapping[str, float] = {"weak": 0.7, "medium": 1.5, "strong": 3.0}
+LANGUAGES = ("nl", "en", "any")
+_KEYS = frozenset({"name", "description", "language", "patterns", "unless", "type", "priority",
+                   "strength"})
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One named rule; see the module docstring for the fields."""
+
+    name: str
+    description: str
+    language: str
+    patterns: tuple[re.Pattern[str], ...]
+    unless: tuple[re.Pattern[str], ...]
+    type: TicketType | None
+    priority: Priority | None
+    weight: float
+
+    def applies_to(self, language: str) -> bool:
+        return self.language == "any" or self.language == language
+
+    def fires(self, text: str) -> bool:
+        """True when a pattern matches ``text`` (lower-cased) and no ``unless`` pattern does."""
+        if not any(p.search(text) for p in self.patterns):
+            return False
+        return not any(u.search(text) for u in self.unless)
+
+    def vote(self) -> Vote:
+        return Vote(rule=self.name, description=self.description, type=self.type,
+                    priority=self.priority, weight=self.weight)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The loaded rules, in file order, and where they came from."""
+
+    rules: tuple[Rule, ...]
+    source: str
+
+    def votes(self, text: str, language: str) -> tuple[Vote, ...]:
+        """The votes of every rule for ``language`` that fires on ``text`` (from ``model_text``)."""
+        return tuple(r.vote() for r in self.rules if r.applies_to(language) and r.fires(text))
+
+    def by_name(self, name: str) -> Rule:
+        for r in self.rules:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+
+def bundled_rules_text() -> str:
+    """The text of the rules file shipped with the package."""
+    return resources.files("mailtriage.classify").joinpath("rules.toml").read_text("utf-8")
+
+
+def load_rules(path: Path | None = None) -> RuleSet:
+    """The rules of ``path``, or the bundled ``rules.toml`` when ``path`` is None."""
+    if path is None:
+        return parse_rules(bundled_rules_text(), source="bundled rules.toml")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"The rules file {path} does not exist.", "classify.rules_file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"The rules file {path} cannot be read: {exc}.",
+                          "classify.rules_file") from None
+    return parse_rules(text, source=str(path))
+
+
+def parse_rules(text: str, *, source: str = "rules") -> RuleSet:
+    """Parse and validate a rules file; ``ConfigError`` names the rule and the key at fault."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"The rules file {source} is not valid TOML: {exc}.", "rule") from None
+    extra = sorted(set(data) - {"rule"})
+    if extra:
+        raise ConfigError(f"The rules file {source} has an unknown top-level key '{extra[0]}'; "
+                          "write rules as [[rule]] tables.", extra[0])
+    raw = data.get("rule", [])
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(f"The rules file {source} has no [[rule]] tables.", "rule")
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        rule = _parse_rule(item, index, source)
+        if rule.name in seen:
+            raise ConfigError(f"Rule '{rule.name}' in {source} is defined twice.",
+                              f"rule.{rule.name}.name")
+        seen.add(rule.name)
+        rules.append(rule)
+    return RuleSet(rules=tuple(rules), source=source)
+
+
+def _parse_rule(item: Any, index: int, source: str) -> Rule:
+    where = f"rule[{index}]"
+    if not isinstance(item, Mapping):
+        raise ConfigError(f"'{where}' in {source} must be a table.", where)
+    name = item.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(f"'{where}.name' in {source} must be a lower-case name of letters, "
+                          "digits, '-', '_' or '.'.", f"{where}.name")
+    label = f"Rule '{name}' in {source}"
+
+    def key(k: str) -> str:
+        return f"rule.{name}.{k}"
+
+    unknown = sorted(set(item) - _KEYS)
+    if unknown:
+        raise ConfigError(f"{label}: '{unknown[0]}' is not a known key.", key(unknown[0]))
+    description = item.get("description")
+    if not isinstance(description, str) or not description.strip():
+        raise ConfigError(f"{label}: 'description' must say why the rule fires.",
+                          key("description"))
+    language = item.get("language", "any")
+    if language not in LANGUAGES:
+        raise ConfigError(f"{label}: 'language' must be one of nl, en, any.", key("language"))
+    patterns = _patterns(item.get("patterns"), label, key("patterns"), required=True)
+    unless = _patterns(item.get("unless", []), label, key("unless"), required=False)
+    type_ = item.get("type")
+    if type_ is not None and type_ not in TYPES:
+        raise ConfigError(f"{label}: 'type' must be one of {', '.join(TYPES)}.", key("type"))
+    priority = item.get("priority")
+    if priority is not None and priority not in PRIORITIES:
+        raise ConfigError(f"{label}: 'priority' must be one of {', '.join(PRIORITIES)}.",
+                          key("priority"))
+    if type_ is None and priority is None:
+        raise ConfigError(f"{label}: set 'type', 'priority' or both; it votes for nothing.",
+                          key("type"))
+    weight = _strength(item.get("strength", "medium"), label, key("strength"))
+    return Rule(name=name, description=description.strip(), language=language,
+                patterns=patterns, unless=unless, type=type_, priority=priority, weight=weight)
+
+
+def _patterns(value: Any, label: str, key: str, *, required: bool) -> tuple[re.Pattern[str], ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, Sequence) or isinstance(value, str) or (required and not value):
+        raise ConfigError(f"{label}: '{key.rsplit('.', 1)[1]}' must be a non-empty list of "
+                          "regular expressions.", key)
+    compiled = []
+    for n, pattern in enumerate(value):
+        if not isinstance(pattern, str) or not pattern:
+            raise ConfigError(f"{label}: pattern {n + 1} must be a non-empty string.", key)
+        try:
+            compiled.append(re.compile(pattern, re.IGNORECASE))
+        except re.error as exc:
+            raise ConfigError(f"{label}: pattern {n + 1} ({pattern!r}) is not a valid regular "
+                              f"expression: {exc}.", key) from None
+    return tuple(compiled)
+
+
+def _strength(value: Any, label: str, key: str) -> float:
+    if isinstance(value, str) and value in STRENGTHS:
+        return STRENGTHS[value]
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 10:
+        return float(value)
+    raise ConfigError(f"{label}: 'strength' must be weak, medium, strong or a number in (0, 10].",
+                      key)
