@@ -1,4 +1,4 @@
-"""Every file of the shared mail corpus parses (or is quarantined), and automatic mail is never "person".
+"""Every shared corpus mail parses (or is quarantined); automatic mail is never "person".
 
 The corpus lives next to the repository (``../shared/mail-corpus``) or where ``MAILTRIAGE_CORPUS``
 points. Outside CI a missing corpus skips these tests; under ``CI=true`` it fails them.

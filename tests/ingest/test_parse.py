@@ -32,7 +32,8 @@ def simple(headers: bytes = b"", body: bytes = b"Hallo, de site is stuk.\n",
 
 
 def mixed(*parts: bytes, boundary: bytes = b"BND", headers: bytes = b"") -> bytes:
-    body = b"".join(b"--" + boundary + b"\n" + p + b"\n" for p in parts) + b"--" + boundary + b"--\n"
+    body = b"".join(b"--" + boundary + b"\n" + p + b"\n" for p in parts)
+    body += b"--" + boundary + b"--\n"
     return simple(headers, body, b'multipart/mixed; boundary="' + boundary + b'"')
 
 
@@ -49,7 +50,8 @@ def test_ordinary_mail() -> None:
     assert [a.addr for a in m.to] == ["helpdesk@ours.nl"]
     assert m.subject == "Storing"
     assert m.message_id == "<m1@klant.nl>"
-    assert m.text == "Hallo, de site is stuk.\n" or m.text.strip() == "Hallo, de site is stuk."
+    assert m.text == "Hallo, de site is stuk."
+    assert m.new_text == "Hallo, de site is stuk."
     assert m.received_at == INTERNALDATE
     assert m.date_header == datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
     assert m.language == "nl"
@@ -59,7 +61,8 @@ def test_ordinary_mail() -> None:
 # --- Encoding --------------------------------------------------------------------------------
 
 def test_01_unknown_charset_label() -> None:
-    part = b"Content-Type: text/plain; charset=x-foo\nContent-Transfer-Encoding: 8bit\n\nCaf\xe9 open\n"
+    part = (b"Content-Type: text/plain; charset=x-foo\nContent-Transfer-Encoding: 8bit\n\n"
+            b"Caf\xe9 open\n")
     m = parse(mixed(part))
     assert "Café open" in m.text
     assert has_note(m, "unknown charset 'x-foo' in part 2")
@@ -72,9 +75,9 @@ def test_02_mislabelled_utf8_that_is_cp1252() -> None:
 
 
 def test_02b_ascii_label_on_utf8_text() -> None:
-    m = parse(simple(body="Prijs: 10 € – graag snel\n".encode(),
+    m = parse(simple(body="Prijs: 10 € voor één jaar\n".encode(),
                      ctype=b"text/plain; charset=us-ascii"))
-    assert "10 € – graag" in m.text
+    assert "10 € voor één jaar" in m.text
 
 
 def test_03_charset_per_part() -> None:
@@ -92,7 +95,8 @@ def test_03_charset_per_part() -> None:
 
 def test_03b_utf8_html_part_next_to_latin1_text() -> None:
     alt = (b"--ALT\nContent-Type: text/plain; charset=iso-8859-1\n\nCr\xe8me\n"
-           b"--ALT\nContent-Type: text/html; charset=utf-8\n\n<p>Cr\xc3\xa8me br\xc3\xbbl\xc3\xa9e</p>\n"
+           b"--ALT\nContent-Type: text/html; charset=utf-8\n\n"
+           b"<p>Cr\xc3\xa8me br\xc3\xbbl\xc3\xa9e</p>\n"
            b"--ALT--\n")
     m = parse(simple(body=alt, ctype=b'multipart/alternative; boundary="ALT"'))
     assert "Crème" in m.text
@@ -176,7 +180,7 @@ def test_09_invalid_utf8_in_utf8_part() -> None:
 
 
 def test_10_bad_base64_and_quoted_printable() -> None:
-    b64 = base64.b64encode("De server ligt plat sinds vanochtend".encode()).rstrip(b"=")
+    b64 = base64.b64encode(b"De server ligt plat sinds vanochtend").rstrip(b"=")
     parts = (
         b"Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
         + b64 + b"!!",
@@ -372,8 +376,9 @@ def test_25_header_only_empty_and_zero_byte(data: bytes) -> None:
 def test_26_continuation_line_before_first_header() -> None:
     data = b" voortzetting zonder kop\n" + simple()
     m = parse(data)
-    assert isinstance(m, ParsedMail)  # nothing raised; defect noted
-    assert m.notes
+    assert has_note(m, "FirstHeaderLineIsContinuationDefect")
+    assert m.sender is not None and m.sender.addr == "jan@klant.nl"
+    assert m.subject == "Storing"
 
 
 def test_27_one_megabyte_single_line_parses_fast() -> None:
@@ -475,7 +480,8 @@ def test_44b_very_long_name_is_shortened_keeping_the_extension() -> None:
 
 
 def test_45_content_id_is_never_a_filename() -> None:
-    part = b"Content-Type: image/png\nContent-ID: <../../x>\nContent-Transfer-Encoding: base64\n\niVBORw=="
+    part = (b"Content-Type: image/png\nContent-ID: <../../x>\n"
+            b"Content-Transfer-Encoding: base64\n\niVBORw==")
     m = parse(mixed(b"Content-Type: text/plain\n\nzie plaatje", part))
     att = m.attachments[0]
     assert att.filename == "part-3.png"
@@ -521,7 +527,8 @@ def test_52_smime_and_pgp_encrypted() -> None:
     assert m.encrypted and has_note(m, "S/MIME encrypted")
     assert m.attachments[0].filename == "smime.p7m"
     pgp = simple(body=b"--E\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n"
-                      b"--E\nContent-Type: application/octet-stream\n\n-----BEGIN PGP MESSAGE-----\n"
+                      b"--E\nContent-Type: application/octet-stream\n\n"
+                      b"-----BEGIN PGP MESSAGE-----\n"
                       b"hQEMA\n-----END PGP MESSAGE-----\n--E--\n",
                  ctype=b'multipart/encrypted; protocol="application/pgp-encrypted"; boundary="E"')
     m2 = parse(pgp)

@@ -1,4 +1,4 @@
-"""decide_thread: follow-up only on proof; the subject number and copied Message-IDs are not proof."""
+"""decide_thread: follow-up only on proof; a subject number or a copied Message-ID is none."""
 
 from __future__ import annotations
 
