@@ -459,3 +459,56 @@ def test_api_docs_page_lists_the_operations(staff: TestClient) -> None:
     for text in ("/api/tickets", "/api/tickets/{number}", "/api/tickets/{number}/corrections",
                  "Bearer"):
         assert text in html
+
+
+# ---------------------------------------------------------------------------------------------
+# Corrections from the ticket page
+
+
+def test_correction_form_changes_priority_and_shows_the_new_deadline(staff: TestClient,
+                                                                     seeded: Seeded) -> None:
+    page = staff.get("/tickets/1001", headers={"Accept-Language": "en"})
+    response = staff.post("/tickets/1001/correct",
+                          data={"csrf": csrf_from(page.text), "type": "incident",
+                                "priority": "medium", "status": "", "note": "workaround"},
+                          headers={"Accept-Language": "en"}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/tickets/1001"
+    html = staff.get("/tickets/1001", headers={"Accept-Language": "en"}).text
+    # received Tue 10 Mar 09:00; medium: Tue 17:00 and Wed 16:30
+    assert "Correction saved." in html
+    assert "Response Tue 10 Mar 2026 17:00, Resolution Wed 11 Mar 2026 16:30" in html
+    assert re.search(r'id="resolution-due">.*?Wed 11 Mar 2026 16:30', html, re.S)
+    with seeded.db.session() as s:
+        (c,) = s.scalars(select(Correction)).all()
+    assert (c.actor, c.note, c.before["priority"], c.after["priority"]) == (
+        USER, "workaround", "high", "medium")
+    assert c.before["type"] == c.after["type"] == "incident"
+
+
+def test_quick_status_button(staff: TestClient, seeded: Seeded) -> None:
+    page = staff.get("/tickets/1002")
+    staff.post("/tickets/1002/correct", data={"csrf": csrf_from(page.text), "status": "resolved"})
+    with seeded.db.session() as s:
+        t = s.scalar(select(Ticket).where(Ticket.number == 1002))
+        assert t is not None and t.status == "resolved" and t.resolved_at == NOW
+
+
+def test_unchanged_form_records_nothing(staff: TestClient, seeded: Seeded) -> None:
+    page = staff.get("/tickets/1001", headers={"Accept-Language": "en"})
+    staff.post("/tickets/1001/correct", data={"csrf": csrf_from(page.text), "type": "incident",
+                                              "priority": "high", "status": ""},
+               headers={"Accept-Language": "en"})
+    html = staff.get("/tickets/1001", headers={"Accept-Language": "en"}).text
+    assert "Nothing to change" in html
+    with seeded.db.session() as s:
+        assert s.scalars(select(Correction)).all() == []
+
+
+def test_refused_correction_is_explained(staff: TestClient, seeded: Seeded) -> None:
+    page = staff.get("/tickets/1003")  # a change request: making it an incident needs a priority
+    staff.post("/tickets/1003/correct", data={"csrf": csrf_from(page.text), "type": "incident"})
+    html = staff.get("/tickets/1003").text
+    assert "flash-error" in html and "priority" in html
+    with seeded.db.session() as s:
+        assert s.scalar(select(Ticket.type).where(Ticket.number == 1003)) == "change"
