@@ -10,6 +10,8 @@ Rules, in the order they are reported:
 * ``disabled`` - automatic replies are switched off.
 * ``no-sender`` - no From address, or one we cannot send to.
 * ``unsafe-address`` - a CR, LF or NUL in the From or a Reply-To (header injection attempt).
+* ``unsafe-mail`` - the parser recorded a reason not to answer (``ParsedMail.reply_blockers``:
+  several From addresses, an encoded newline in the Subject, a mailsploit-style sender).
 * ``own-mail`` - our own mail coming back (origin verdict, or From is one of our addresses).
 * ``bounce`` - a delivery report, a null Return-Path or a report body (RFC 3834 §2).
 * ``auto-submitted`` - ``Auto-Submitted`` other than ``no``, or another autoresponder's marks.
@@ -80,6 +82,8 @@ def _blocking_rules(mail: ParsedMail, origin: OriginVerdict, config: NotifyConfi
             found.append(("unsafe-address", "a Reply-To address or display name holds a line "
                           "break or NUL (header injection attempt)"))
             break
+    for blocker in mail.reply_blockers:
+        found.append(("unsafe-mail", f"the parser found a reason not to answer: {blocker}"))
 
     if origin.origin == "own":
         found.append(("own-mail", "our own mail came back (" +
