@@ -498,7 +498,7 @@ def test_unchanged_form_records_nothing(staff: TestClient, seeded: Seeded) -> No
     page = staff.get("/tickets/1001", headers={"Accept-Language": "en"})
     staff.post("/tickets/1001/correct", data={"csrf": csrf_from(page.text), "type": "incident",
                                               "priority": "high", "status": ""},
-               headers={"Accept-Language": "en"})
+               headers={"Accept-Language": "en"}, follow_redirects=False)
     html = staff.get("/tickets/1001", headers={"Accept-Language": "en"}).text
     assert "Nothing to change" in html
     with seeded.db.session() as s:
@@ -507,7 +507,8 @@ def test_unchanged_form_records_nothing(staff: TestClient, seeded: Seeded) -> No
 
 def test_refused_correction_is_explained(staff: TestClient, seeded: Seeded) -> None:
     page = staff.get("/tickets/1003")  # a change request: making it an incident needs a priority
-    staff.post("/tickets/1003/correct", data={"csrf": csrf_from(page.text), "type": "incident"})
+    staff.post("/tickets/1003/correct", data={"csrf": csrf_from(page.text), "type": "incident"},
+               follow_redirects=False)
     html = staff.get("/tickets/1003").text
     assert "flash-error" in html and "priority" in html
     with seeded.db.session() as s:
