@@ -337,8 +337,8 @@ class _Section:
 
     def secret(self, name: str) -> str | None:
         """``name`` itself, or ``name_env`` naming an environment variable."""
-        direct = self.get(name, str, None)  # type: ignore[arg-type]
-        env_name = self.get(f"{name}_env", str, None)  # type: ignore[arg-type]
+        direct = self.get(name, str, None)
+        env_name = self.get(f"{name}_env", str, None)
         if direct is not None and env_name is not None:
             raise ConfigError(f"'{self.key(name)}' and '{self.key(name + '_env')}' cannot both be "
                               "set.", self.key(name))
@@ -472,7 +472,7 @@ def parse_config(data: Mapping[str, Any], base: Path, source: Path | None = None
         template_dir=nt.path("template_dir", base, None),
         default_language=nt.choice("default_language", ("nl", "en"), "nl"),  # type: ignore[arg-type]
         update_on_correction=nt.get("update_on_correction", bool, True),
-        staff_alert_address=nt.get("staff_alert_address", str, None),  # type: ignore[arg-type]
+        staff_alert_address=nt.get("staff_alert_address", str, None),
         helpdesk_name=nt.get("helpdesk_name", str, defaults.notify.helpdesk_name),
         own_addresses=tuple(a.lower() for a in nt.strings("own_addresses", ())),
     )
@@ -530,7 +530,7 @@ def _parse_mailboxes(raw: Any, base: Path) -> tuple[MailboxConfig, ...]:
                               s.key("port"))
         username = s.get("username", str, "")
         password = s.secret("password")
-        token_cmd = s.get("oauth2_token_command", str, None)  # type: ignore[arg-type]
+        token_cmd = s.get("oauth2_token_command", str, None)
         path = s.path("path", base, None)
         if kind == "imap":
             if not host:
@@ -554,7 +554,7 @@ def _parse_mailboxes(raw: Any, base: Path) -> tuple[MailboxConfig, ...]:
             name=name, kind=kind, host=host, port=port, security=security,  # type: ignore[arg-type]
             username=username, password=password, oauth2_token_command=token_cmd,
             folder=s.get("folder", str, "INBOX"),
-            sent_folder=s.get("sent_folder", str, None),  # type: ignore[arg-type]
+            sent_folder=s.get("sent_folder", str, None),
             path=path, processed_action=action,  # type: ignore[arg-type]
             processed_folder=s.get("processed_folder", str, "Processed"),
             processed_flag=s.get("processed_flag", str, "$Mailtriage"),
@@ -652,8 +652,8 @@ def _parse_sla(raw: Mapping[str, Any], customers_raw: Any) -> SlaConfig:
             raise ConfigError(f"'{key}' is not a priority; use high, medium or low.", key)
         t = _Section(value, key)
         resp = t.positive("response_hours", float, targets[prio].response_hours)
-        res_h = t.get("resolution_hours", float, None)  # type: ignore[arg-type]
-        res_d = t.get("resolution_working_days", float, None)  # type: ignore[arg-type]
+        res_h = t.get("resolution_hours", float, None)
+        res_d = t.get("resolution_working_days", float, None)
         if res_h is not None and res_d is not None:
             raise ConfigError(f"'{key}' sets both resolution_hours and resolution_working_days; "
                               "choose one.", key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
+from typing import Any
 
 import click
 from rich.table import Table
@@ -30,7 +31,7 @@ def quarantine_list(app: AppContext, show_all: bool, as_json: bool) -> None:
     from mailtriage.services.replay import list_entries
 
     zone = app.config.calendar.zone
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"id": e.id, "mailbox": e.mailbox, "folder": e.folder, "uid": e.uid, "size": e.size,
          "reason": e.reason, "detail": e.detail, "status": e.status, "attempts": e.attempts,
          "headers_only": e.headers_only, "created_at": iso(e.created_at, zone)}
@@ -43,8 +44,8 @@ def quarantine_list(app: AppContext, show_all: bool, as_json: bool) -> None:
     for col in ("id", "mailbox", "uid", "size", "reason", "detail", "status"):
         table.add_column(col)
     for r in rows:
-        table.add_row(str(r["id"]), f"{r['mailbox']}/{r['folder']}", r["uid"], str(r["size"]),
-                      r["reason"], r["detail"][:60], r["status"])
+        table.add_row(str(r["id"]), f"{r['mailbox']}/{r['folder']}", str(r["uid"]),
+                      str(r["size"]), str(r["reason"]), str(r["detail"])[:60], str(r["status"]))
     console().print(table)
 
 

@@ -1,4 +1,4 @@
-"""``mailtriage tickets list`` and ``tickets show``: the queue and one ticket, for people or JSON."""
+"""``mailtriage tickets list | show | status``: the queue and one ticket, for people or JSON."""
 
 from __future__ import annotations
 
@@ -86,8 +86,9 @@ def tickets_show(app: AppContext, number: int, as_json: bool) -> None:
               f"{short_time(data['response_due'])}  Resolution due: "
               f"{short_time(data['resolution_due'])}")
     for m in data["messages"]:
+        reason = f": {m['reason']}" if m["reason"] else ""
         out.print(f"\n[bold]{m['direction']}[/bold] {short_time(m['received_at'])} "
-                  f"{m['from']} ({m['origin']}, {m['outcome']}{': ' + m['reason'] if m['reason'] else ''})")
+                  f"{m['from']} ({m['origin']}, {m['outcome']}{reason})")
         out.print(m["text"][:2000], markup=False)
         for note in m["notes"]:
             out.print(f"  note: {note}", markup=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 
@@ -39,10 +40,8 @@ def verify_password(db: Database, name: str, password: str) -> User | None:
     with db.session() as s:
         user = s.scalar(select(User).where(User.name == name, User.active.is_(True)))
         if user is None:
-            try:
+            with contextlib.suppress(VerificationError, InvalidHashError):
                 _hasher.verify(_DUMMY_HASH, password)
-            except (VerificationError, InvalidHashError):
-                pass
             return None
         try:
             _hasher.verify(user.password_hash, password)

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mailtriage.sla.clocks import Pause, PriorityChange, TicketClocks, TicketFacts, ticket_clocks
 from mailtriage.services.commitments import CommitmentCalculator
+from mailtriage.sla.clocks import Pause, PriorityChange, TicketClocks, TicketFacts, ticket_clocks
 from mailtriage.store.models import Classification, Ticket, TicketEvent
 
 

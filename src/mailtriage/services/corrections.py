@@ -164,7 +164,7 @@ def _set_change_window(s: Session, config: Config, calc: CommitmentCalculator, t
         return
     workload = workload_now(s, config)
     window = change_window(calc.calendar.local_date(now), t.change_hours or 0.0,
-                           workload, calc.calendar,  # type: ignore[arg-type]
+                           workload, calc.calendar,
                            generic=t.change_generic)
     t.change_window = {
         "kind": window.kind, "workload": window.workload,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from mailtriage.errors import (
     DeliverySetupError,
@@ -38,11 +38,11 @@ class DeliveryReport:
 def mark_interrupted(db: Database) -> int:
     """Rows left in ``sending`` by a crashed run become ``uncertain``; returns how many."""
     with db.session() as s:
-        return s.execute(
+        result = s.execute(
             update(OutboxItem).where(OutboxItem.status == "sending")
             .values(status="uncertain",
-                    last_error="interrupted during sending; not resent automatically")
-        ).rowcount
+                    last_error="interrupted during sending; not resent automatically"))
+        return _rowcount(result)
 
 
 def deliver_due(db: Database, transport: Transport, now: Callable[[], datetime],
@@ -57,10 +57,9 @@ def deliver_due(db: Database, transport: Transport, now: Callable[[], datetime],
         ).all()
     for row_id in due:
         with db.session() as s:
-            claimed = s.execute(
+            claimed = _rowcount(s.execute(
                 update(OutboxItem).where(OutboxItem.id == row_id, OutboxItem.status == "pending")
-                .values(status="sending", attempts=OutboxItem.attempts + 1)
-            ).rowcount
+                .values(status="sending", attempts=OutboxItem.attempts + 1)))
             item = s.get(OutboxItem, row_id) if claimed else None
             if item is None:
                 continue
@@ -108,10 +107,14 @@ def deliver_due(db: Database, transport: Transport, now: Callable[[], datetime],
 def requeue(db: Database, row_id: int, now: datetime) -> bool:
     """Staff decision: send an ``uncertain`` or ``failed`` row again."""
     with db.session() as s:
-        return bool(s.execute(
+        return bool(_rowcount(s.execute(
             update(OutboxItem)
             .where(OutboxItem.id == row_id, OutboxItem.status.in_(("uncertain", "failed")))
-            .values(status="pending", next_attempt_at=now, last_error="requeued by staff")
-        ).rowcount)
+            .values(status="pending", next_attempt_at=now, last_error="requeued by staff"))))
+
+
+def _rowcount(result: object) -> int:
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
 
 

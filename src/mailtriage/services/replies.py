@@ -9,17 +9,19 @@ answer is recorded on the ticket with its reason.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mailtriage.config import Config
+from mailtriage.config import Config, Workload
 from mailtriage.ingest.message import Address, OriginVerdict, ParsedMail
 from mailtriage.notify.compose import OutgoingMail, compose_message, new_message_id, thread_headers
 from mailtriage.notify.context import AckContext, ChangeTerm, UpdateContext
 from mailtriage.notify.policy import decide_auto_reply
 from mailtriage.notify.render import RenderedMail, render_ack, render_update
+from mailtriage.notify.wording import Language
 from mailtriage.sla.changes import current_workload, target_terms
 from mailtriage.store.models import Message, OutboxItem, Setting, Ticket, TicketEvent
 
@@ -34,11 +36,13 @@ def open_change_hours(session: Session) -> float:
     return float(sum(4.0 if h is None else h for h in rows))
 
 
-def workload_now(session: Session, config: Config) -> str:
+def workload_now(session: Session, config: Config) -> Workload:
     """Staff's setting in the database, else the config, else derived from the backlog."""
     setting = session.get(Setting, "workload")
-    if setting is not None and setting.value.get("level") in ("low", "high"):
-        return str(setting.value["level"])
+    if setting is not None:
+        level = setting.value.get("level")
+        if level == "low" or level == "high":
+            return level  # type: ignore[no-any-return]
     return current_workload(config.sla, open_change_hours(session))
 
 
@@ -56,44 +60,39 @@ class ReplyComposer:
     # -- what the mail says -----------------------------------------------------------------
 
     def ack_context(self, session: Session, ticket: Ticket) -> AckContext:
-        language = ticket.language if ticket.language in ("nl", "en") else \
-            self.config.notify.default_language
-        common = {
-            "ticket_number": ticket.number, "subject": ticket.subject,
-            "language": language, "helpdesk_name": self.config.notify.helpdesk_name,
-            "issued_at": self.now(), "requester_name": ticket.requester_name,
-            "timezone": self.config.calendar.timezone,
-            "resolution_percent": self.config.sla.resolution_target_percent,
-        }
+        language: Language = "en" if ticket.language == "en" else (
+            "nl" if ticket.language == "nl" else self.config.notify.default_language)
+        base = AckContext(
+            ticket_number=ticket.number, subject=ticket.subject, language=language,
+            kind="review", helpdesk_name=self.config.notify.helpdesk_name,
+            issued_at=self.now(), requester_name=ticket.requester_name,
+            timezone=self.config.calendar.timezone,
+            resolution_percent=self.config.sla.resolution_target_percent)
         if ticket.needs_review or ticket.type is None:
-            return AckContext(kind="review", **common)  # type: ignore[arg-type]
-        if ticket.type == "incident" and ticket.priority and ticket.response_due \
-                and ticket.resolution_due:
-            return AckContext(kind="incident", priority=ticket.priority,  # type: ignore[arg-type]
-                              response_due=ticket.response_due,
-                              resolution_due=ticket.resolution_due,
-                              guaranteed=ticket.sla_level == "guaranteed", **common)
+            return base
+        if ticket.type == "incident" and ticket.priority in ("high", "medium", "low") \
+                and ticket.response_due and ticket.resolution_due:
+            return replace(base, kind="incident",
+                           priority=ticket.priority,  # type: ignore[arg-type]
+                           response_due=ticket.response_due,
+                           resolution_due=ticket.resolution_due,
+                           guaranteed=ticket.sla_level == "guaranteed")
         if ticket.type == "change":
             workload = workload_now(session, self.config)
-            terms = tuple(
-                ChangeTerm(0 if t.band == "0-4" else 4, 4 if t.band == "0-4" else 8,
-                           t.min_weeks, t.max_weeks)
-                for t in target_terms(workload)  # type: ignore[arg-type]
-            ) + (ChangeTerm(8, None, None, None),)
+            terms = (*(ChangeTerm(0 if t.band == "0-4" else 4, 4 if t.band == "0-4" else 8,
+                                  t.min_weeks, t.max_weeks) for t in target_terms(workload)),
+                     ChangeTerm(8, None, None, None))
             window = None
             if ticket.change_window and ticket.change_window.get("earliest"):
-                from datetime import date
-
                 window = (date.fromisoformat(ticket.change_window["earliest"]),
                           date.fromisoformat(ticket.change_window["latest"]))
-            return AckContext(kind="change", workload=workload,  # type: ignore[arg-type]
-                              change_terms=terms, estimate_hours=ticket.change_hours,
-                              change_window=window, generic_code=ticket.change_generic,
-                              over_limit=bool(ticket.change_hours and ticket.change_hours > 8),
-                              **common)
+            return replace(base, kind="change", workload=workload, change_terms=terms,
+                           estimate_hours=ticket.change_hours, change_window=window,
+                           generic_code=ticket.change_generic,
+                           over_limit=bool(ticket.change_hours and ticket.change_hours > 8))
         if ticket.type == "other":
-            return AckContext(kind="other", **common)  # type: ignore[arg-type]
-        return AckContext(kind="review", **common)  # type: ignore[arg-type]
+            return replace(base, kind="other")
+        return base
 
     # -- queueing ------------------------------------------------------------------------------
 
@@ -163,9 +162,10 @@ class ReplyComposer:
             return "none (no requester address)"
         context = self.ack_context(session, ticket)
         rendered = render_update(UpdateContext(
-            new=context, previous_kind=previous_kind,  # type: ignore[arg-type]
-            previous_priority=previous_priority),  # type: ignore[arg-type]
-            template_dir=self.config.notify.template_dir)
+            new=context,
+            previous_kind=previous_kind,  # type: ignore[arg-type]
+            previous_priority=previous_priority,  # type: ignore[arg-type]
+        ), template_dir=self.config.notify.template_dir)
         first = session.scalar(select(Message).where(Message.ticket_id == ticket.id,
                                                      Message.direction == "in")
                                .order_by(Message.received_at, Message.id).limit(1))
