@@ -234,9 +234,17 @@ class Config:
 
 
 def default_config() -> Config:
-    """The embedded defaults: SQLite under ./var, the bundled sample mailbox, file transport."""
+    """The embedded defaults: SQLite under ./var, the bundled sample mailbox, file transport.
+
+    Two of the sample's customers have an SLA, so the demo shows both the guaranteed and the
+    aim-only wording; a real installation lists its customers in ``[[customer]]``.
+    """
     return Config(
         mailboxes=(MailboxConfig(name="sample", kind="emldir", path=SAMPLE_MAILBOX),),
+        sla=SlaConfig(customers=(
+            CustomerConfig("bakkerij-jansen.example", "guaranteed", "Bakkerij Jansen"),
+            CustomerConfig("acme-logistics.test", "guaranteed", "Acme Logistics"),
+        )),
     )
 
 
