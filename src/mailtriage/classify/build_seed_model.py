@@ -29,9 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model {meta.version}: {meta.training_size} examples, {size / 1024:.0f} KiB, "
           f"sklearn {meta.sklearn_version}")
     if cv is not None:
+        prio = "-" if cv.priority_macro_f1 is None else f"{cv.priority_macro_f1:.3f}"
         print(f"cross-validated ({cv.folds} folds): type accuracy {cv.type_accuracy:.3f}, "
-              f"type macro-F1 {cv.type_macro_f1:.3f}, priority macro-F1 "
-              f"{cv.priority_macro_f1 if cv.priority_macro_f1 is None else round(cv.priority_macro_f1, 3)}")
+              f"type macro-F1 {cv.type_macro_f1:.3f}, priority macro-F1 {prio}")
     print(f"written to {target}")
     return 0
 

@@ -37,8 +37,8 @@ ROLES_EN = ["", "", "Office manager", "Marketing", "Operations", "Communications
             "IT coordinator", "Web editor"]
 
 GREET_NL = ["Hallo,", "Hoi,", "Beste helpdesk,", "Goedemorgen,", "Goedemiddag,", "Beste,",
-            "Hoi allemaal,", "Beste support,", "Dag,", "Hallo team,", "Beste {agent},", "Hoi {agent},",
-            ""]
+            "Hoi allemaal,", "Beste support,", "Dag,", "Hallo team,", "Beste {agent},",
+            "Hoi {agent},", ""]
 GREET_EN = ["Hi,", "Hello,", "Dear support,", "Good morning,", "Hi team,", "Hello helpdesk,",
             "Dear helpdesk team,", "Hi {agent},", "Dear {agent},", "Good afternoon,", ""]
 AGENTS = ["Sander", "Lotte", "Mehmet", "Joris", "Femke"]
@@ -54,7 +54,8 @@ CLOSE_NL = ["", "", "", "Laat maar weten als jullie meer informatie nodig hebben
             "Bel gerust als iets niet duidelijk is.", "Ik wacht jullie reactie af.",
             "Groetjes en een fijne dag."]
 CLOSE_EN = ["", "", "", "Let me know if you need more information.",
-            "I'm available by phone today.", "Thanks in advance!", "Looking forward to hearing from you.",
+            "I'm available by phone today.", "Thanks in advance!",
+            "Looking forward to hearing from you.",
             "Feel free to call if anything is unclear.", "Have a nice day."]
 SIGN_NL = ["Met vriendelijke groet,", "Groet,", "Groeten,", "Mvg,", "Vriendelijke groeten,",
            "Hartelijke groet,", "Gr.", "Dank en groet,", ""]
@@ -64,7 +65,8 @@ DAY_NL = ["vanochtend", "sinds vanmorgen", "sinds gisteravond", "vandaag", "sind
           "sinds de lunch", "vanaf maandag", "sinds vannacht"]
 DAY_EN = ["this morning", "since this morning", "since last night", "today", "since about ten",
           "since lunchtime", "since Monday", "overnight"]
-ORGS = ["Bakkerij De Vries", "Fietsenhuis Zwolle", "Tandartspraktijk Oost", "Installatiebedrijf Kok",
+ORGS = ["Bakkerij De Vries", "Fietsenhuis Zwolle", "Tandartspraktijk Oost",
+        "Installatiebedrijf Kok",
         "Zorggroep Rivierenland", "Stichting De Wending", "Koffiebranderij IJssel",
         "Advocatenkantoor Meijer", "Tuincentrum Bloei", "Hoveniersbedrijf Jansen",
         "Transport Van Leeuwen", "Museum Het Brandhuis", "Yogastudio Licht",

@@ -46,7 +46,8 @@ class LabelledRow:
     language: str | None
 
 
-def _records(text: str, name: str, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+def _records(text: str, name: str,
+             required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     if csv.field_size_limit() < MAX_FIELD:
         csv.field_size_limit(MAX_FIELD)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -117,8 +118,8 @@ def parse_labelled_csv(text: str, *, name: str = "CSV", source: str = "csv",
         if not rec["subject"].strip() and not rec["body"].strip():
             raise UsageError(f"{where} has neither a subject nor a body.")
         lang = rec.get("language", "").strip().lower() or None
-        example = Example(subject=rec["subject"], body=rec["body"], label_type=type_,  # type: ignore[arg-type]
-                          label_priority=prio or None,  # type: ignore[arg-type]
+        example = Example(subject=rec["subject"], body=rec["body"], label_type=type_,
+                          label_priority=prio or None,
                           weight=weight, source=source)
         rows.append(LabelledRow(id=rid, example=example, language=lang))
     return rows

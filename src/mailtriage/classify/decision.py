@@ -107,13 +107,14 @@ def decide(votes: Sequence[Vote], type_prior: Mapping[str, float] | None,
     if type_ == "incident":
         prio_votes = [(v.priority, v.weight) for v in votes if v.priority is not None]
         prio_dist = combine(priority_prior, PRIORITIES, prio_votes)
-        priority = _best(prio_dist, PRIORITIES)  # type: ignore[assignment]
+        best: Priority = _best(prio_dist, PRIORITIES)  # type: ignore[assignment]
+        priority = best
         if priority_prior is not None:
             shown = ", ".join(f"{c} {priority_prior.get(c, 0.0):.2f}" for c in PRIORITIES)
             reasons.append(f"model {model_version}: priority {shown}")
-        confidence *= prio_dist[priority]
-        reasons.append(f"type incident p={type_dist[type_]:.2f}, priority {priority} "
-                       f"p={prio_dist[priority]:.2f}")
+        confidence *= prio_dist[best]
+        reasons.append(f"type incident p={type_dist[type_]:.2f}, priority {best} "
+                       f"p={prio_dist[best]:.2f}")
     else:
         reasons.append(f"type {type_} p={type_dist[type_]:.2f}")
     confidence = round(min(1.0, max(0.0, confidence)), 4)

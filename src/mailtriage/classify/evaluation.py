@@ -35,9 +35,17 @@ class Metrics:
     majority_label: str | None
     majority_accuracy: float
 
+    @property
+    def macro_f1_labelled(self) -> float:
+        """Macro-F1 over the classes that occur in the labels only (a class that is only ever
+        predicted, never labelled, is left out)."""
+        present = [c.f1 for c in self.per_class if c.support > 0]
+        return sum(present) / len(present) if present else 0.0
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "n": self.n, "accuracy": round(self.accuracy, 4), "macro_f1": round(self.macro_f1, 4),
+            "macro_f1_labelled": round(self.macro_f1_labelled, 4),
             "majority_label": self.majority_label,
             "majority_accuracy": round(self.majority_accuracy, 4),
             "labels": list(self.labels),

@@ -35,8 +35,8 @@ def correction_example(subject: str, body: str, label_type: str, label_priority:
         raise UsageError(f"'{label_type}' is not a type; use {', '.join(TYPES)}.")
     if label_priority is not None and label_priority not in PRIORITIES:
         raise UsageError(f"'{label_priority}' is not a priority; use {', '.join(PRIORITIES)}.")
-    return Example(subject=subject, body=body, label_type=label_type,  # type: ignore[arg-type]
-                   label_priority=label_priority if label_type == "incident" else None,  # type: ignore[arg-type]
+    return Example(subject=subject, body=body, label_type=label_type,
+                   label_priority=label_priority if label_type == "incident" else None,
                    weight=cfg.correction_weight, source="correction")
 
 

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (prose data: one mail fragment per line reads and diffs better)
 """The hand-written fragments of the seed set: situations a web agency's helpdesk meets.
 
 Each ``Scenario`` has a label and, per language, subjects and several body wordings; see

@@ -14,12 +14,14 @@ MAX_BODY = 2000
 _WS = re.compile(r"[ \t\r\f\v]+")
 _WORD = re.compile(r"[a-zà-ÿ']+")
 
-_NL = frozenset("de het een en van is niet ik we wij jullie u je dat op voor met zijn er ook "
-                "nog maar bij naar wordt kunnen graag meer hebben heb hoi beste groet groeten "
-                "vriendelijke bedankt alvast mijn onze deze wat".split())
-_EN = frozenset("the a an and of is not i we you your that on for with are there also still but "
-                "at to be can please more have has hi dear regards thanks thank my our this what "
-                "it".split())
+_NL = frozenset({"de", "het", "een", "en", "van", "is", "niet", "ik", "we", "wij", "jullie", "u",
+    "je", "dat", "op", "voor", "met", "zijn", "er", "ook", "nog", "maar", "bij", "naar", "wordt",
+    "kunnen", "graag", "meer", "hebben", "heb", "hoi", "beste", "groet", "groeten",
+    "vriendelijke", "bedankt", "alvast", "mijn", "onze", "deze", "wat"})
+_EN = frozenset({"the", "a", "an", "and", "of", "is", "not", "i", "we", "you", "your", "that",
+    "on", "for", "with", "are", "there", "also", "still", "but", "at", "to", "be", "can",
+    "please", "more", "have", "has", "hi", "dear", "regards", "thanks", "thank", "my", "our",
+    "this", "what", "it"})
 
 
 def model_text(subject: str, body: str) -> str:
