@@ -123,4 +123,31 @@ def tickets_status(app: AppContext, number: int, status: str, note: str, as_json
         click.echo(f"Ticket #{number}: {result.before['status']} → {result.after['status']}.")
 
 
+@tickets_group.command("reply")
+@click.argument("number", type=int)
+@click.option("--text", help="The reply (default: read from standard input).")
+@click.option("--then", "then_status", type=click.Choice(["open", "waiting", "resolved"]),
+              help="Status after the reply (waiting pauses the resolution clock).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def tickets_reply(app: AppContext, number: int, text: str | None, then_status: str | None,
+                  as_json: bool) -> None:
+    """Reply to the requester of ticket NUMBER through the outbox (counts as a response)."""
+    import sys
+
+    from mailtriage.cli.correct import actor_name
+    from mailtriage.services.staff_reply import send_staff_reply
+
+    body = text if text is not None else sys.stdin.read()
+    result = send_staff_reply(app.config, app.db(), number, actor=actor_name(), text=body,
+                              now=app.now(), then_status=then_status)
+    if as_json:
+        print_json({"number": result.ticket_number, "message_id": result.message_id,
+                    "to": result.recipient, "first_response": result.first_response,
+                    "status": result.status})
+    else:
+        click.echo(f"Reply to {result.recipient} queued on #{number}; it goes out with the "
+                   f"next run. Status: {result.status}.")
+
+
 COMMANDS = [tickets_group]

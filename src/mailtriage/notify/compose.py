@@ -33,7 +33,7 @@ from mailtriage.errors import PermanentDeliveryError, UsageError
 from mailtriage.ingest.message import Address, ParsedMail
 from mailtriage.notify.address import address_problem, normalize_address, strip_controls
 
-AutoSubmitted = Literal["auto-replied", "auto-generated"]
+AutoSubmitted = Literal["auto-replied", "auto-generated", "no"]
 
 TOKEN_BYTES = 18  # 24 URL-safe characters, 144 bits
 MAX_REFERENCES = 20
@@ -162,8 +162,9 @@ def build_message(mail: OutgoingMail) -> EmailMessage:
     refs = [r for r in (clean_message_id(x) for x in mail.references) if r is not None]
     if refs:
         msg["References"] = " ".join(refs[-MAX_REFERENCES:])
-    msg["Auto-Submitted"] = mail.auto_submitted
-    msg["X-Auto-Response-Suppress"] = "All"
+    if mail.auto_submitted != "no":  # "no": a reply written by a person of the helpdesk
+        msg["Auto-Submitted"] = mail.auto_submitted
+        msg["X-Auto-Response-Suppress"] = "All"
     # quoted-printable keeps the message 7-bit clean for servers without 8BITMIME.
     msg.set_content(mail.text.replace("\x00", ""), subtype="plain", charset="utf-8",
                     cte="quoted-printable")
