@@ -26,6 +26,7 @@ from mailtriage.ingest.sources.base import Cursor as SourceCursor
 from mailtriage.ingest.sources.base import MailSource, open_source
 from mailtriage.lock import RunLock
 from mailtriage.services import delivery
+from mailtriage.services.alerts import AlertReport, queue_alerts
 from mailtriage.services.commitments import CommitmentCalculator
 from mailtriage.services.intake import (
     IntakeContext,
@@ -71,6 +72,7 @@ class RunReport:
     mailboxes: list[MailboxReport] = field(default_factory=list)
     details: list[Outcome] = field(default_factory=list)
     delivery: delivery.DeliveryReport | None = None
+    alerts: AlertReport | None = None
     dry_run: bool = False
     problems: list[str] = field(default_factory=list)
 
@@ -255,6 +257,12 @@ class Pipeline:
             from mailtriage.notify.transport import open_transport
 
             delivery.mark_interrupted(self.db)
+            try:
+                report.alerts = queue_alerts(self.config, self.db, self.now(),
+                                             calc=self.intake.commitments)
+            except MailtriageError as exc:
+                log.error("staff alerts: %s", exc)
+                self.problems.append(f"staff alerts: {exc}")
             with self.db.session() as s:
                 from mailtriage.store.models import OutboxItem
 
