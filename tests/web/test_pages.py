@@ -3,19 +3,17 @@ downloads, language, report and model page."""
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
-from mailtriage.config import Config, ClassifyConfig
+from mailtriage.config import ClassifyConfig, Config
 from mailtriage.store.database import Database
 from mailtriage.store.models import Correction, Ticket, TrainingExample, User
 from mailtriage.web import create_app
@@ -28,7 +26,6 @@ from tests.web.conftest import (
     USER,
     Seeded,
     csrf_from,
-    local,
     login,
 )
 
@@ -248,7 +245,7 @@ def test_queue_filters(staff: TestClient, query: str, expected: list[int]) -> No
 
 
 def _row(html: str, number: int) -> str:
-    match = re.search(r'<tr class="([^"]*)" data-number="%d">(.*?)</tr>' % number, html, re.S)
+    match = re.search(rf'<tr class="([^"]*)" data-number="{number}">(.*?)</tr>', html, re.S)
     assert match, number
     return match.group(1) + " " + match.group(2)
 
