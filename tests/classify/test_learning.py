@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +76,30 @@ def test_corrections_weigh_more_than_seed() -> None:
     assert (ex.weight, ex.source, ex.label_priority) == (5.0, "correction", None)
     with pytest.raises(UsageError):
         correction_example("s", "b", "bug", None, cfg)
+
+
+def test_retrain_stores_and_activates_only_when_not_worse(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from mailtriage.classify.dataset import seed_examples
+    from mailtriage.classify.modelstore import ModelStore
+    from mailtriage.classify.retrain import retrain
+
+    cfg = ClassifyConfig(model_dir=tmp_path / "models")
+    good = seed_examples()[:120]
+    # 120 mails score below the bundled model (trained on all seed mails): refused unless forced
+    first = retrain(cfg, good, now=datetime(2026, 3, 2, 9, 0, tzinfo=UTC), force=True)
+    assert first.activated and not first.verdict.allowed
+    assert "bundled" not in first.verdict.reason and "scores worse" in first.verdict.reason
+    store = ModelStore(cfg.model_dir)
+    assert store.active_version() == first.metadata.version
+    # the same mails with shuffled labels cannot score as well: refused, but kept
+    labels = [e.label_type for e in good]
+    shuffled = [replace(e, label_type=labels[(i * 7 + 3) % len(labels)],
+                        label_priority="high" if labels[(i * 7 + 3) % len(labels)] == "incident"
+                        else None) for i, e in enumerate(good)]
+    second = retrain(cfg, shuffled, now=datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
+    assert not second.activated
+    assert "scores worse" in second.verdict.reason
+    assert store.active_version() == first.metadata.version
+    assert second.metadata.version in store.versions()
