@@ -82,26 +82,20 @@ def retrain(config: Config, db: Database, now: datetime, *, csv: Path | None = N
             progress: Progress | None = None, force: bool = False) -> TrainResult:
     """Import ``csv`` if given, train on everything, activate the result unless it is worse."""
     from mailtriage.classify.dataset import seed_examples
-    from mailtriage.classify.engine import active_metadata
-    from mailtriage.classify.learning import count_by_source, may_replace, training_set
-    from mailtriage.classify.model import train
-    from mailtriage.classify.modelstore import ModelStore
+    from mailtriage.classify.learning import count_by_source, training_set
+    from mailtriage.classify.retrain import retrain as train_and_store
 
     imported = import_csv(db, csv) if csv is not None else 0
     history, corrections = stored_examples(db)
     examples: Sequence[Example] = training_set(seed_examples(), corrections, config.classify,
                                                extra=history)
-    model = train(examples, progress, now=now, cross_validate=True)
-    store = ModelStore(config.classify.model_dir)
-    store.save(model)
-    verdict = may_replace(model.metadata, active_metadata(config.classify))
-    activated = verdict.allowed or force
-    reason = verdict.reason if not force or verdict.allowed else \
-        f"activated on request although {verdict.reason}"
-    if activated:
-        store.activate(model.version)
-    cv = model.metadata.cv
-    return TrainResult(version=model.version, activated=activated, reason=reason,
-                       examples=count_by_source(list(examples)), imported=imported,
-                       type_macro_f1=cv.type_macro_f1 if cv else None,
+    result = train_and_store(config.classify, examples, now=now, progress=progress,
+                             force=force)
+    reason = result.verdict.reason
+    if force and not result.verdict.allowed:
+        reason = f"activated on request although {reason}"
+    cv = result.metadata.cv
+    return TrainResult(version=result.metadata.version, activated=result.activated,
+                       reason=reason, examples=count_by_source(list(examples)),
+                       imported=imported, type_macro_f1=cv.type_macro_f1 if cv else None,
                        priority_macro_f1=cv.priority_macro_f1 if cv else None)
