@@ -38,10 +38,16 @@ def retrain(cfg: ClassifyConfig, examples: Sequence[Example], *, now: datetime,
     """
     from mailtriage.classify.modelstore import ModelStore
 
-    model = train(examples, progress, now=now)
+    store = ModelStore(cfg.model_dir)
+    taken = set(store.versions())
+    base = f"{now:%Y%m%d-%H%M%S}-n{len(examples)}"
+    version, n = base, 1
+    while version in taken:  # two trainings within one second
+        n += 1
+        version = f"{base}-{n}"
+    model = train(examples, progress, now=now, version=version)
     current = active_metadata(cfg)
     verdict = may_replace(model.metadata, current, tolerance=tolerance)
-    store = ModelStore(cfg.model_dir)
     meta = store.save(model)
     activate = verdict.allowed or force
     if activate:
