@@ -22,8 +22,8 @@ from mailtriage.config import Config
 from mailtriage.errors import MailtriageError, UnparseableMail
 from mailtriage.ingest.message import OriginVerdict, ParsedMail, RawMail
 from mailtriage.ingest.origin import decide_origin
-from mailtriage.ingest.parse import parse_mail
 from mailtriage.ingest.threading import ThreadLookup, decide_thread, subject_ticket_number
+from mailtriage.services.clocks import refresh_deadlines
 from mailtriage.services.commitments import CommitmentCalculator
 from mailtriage.services.replies import ReplyComposer
 from mailtriage.store.files import FileStore
@@ -51,20 +51,36 @@ class Prepared:
     parsed: ParsedMail | None
     failure: str | None = None
     failure_detail: str = ""
+    digest: str = ""
+    """``raw.sha256``, when already computed (by the worker that parsed it)."""
+
+    @property
+    def sha256(self) -> str:
+        return self.digest or self.raw.sha256
 
 
 def prepare(raw: RawMail, now: datetime) -> Prepared:
     """Parse one raw mail; never raises (pure CPU work, safe to run in a worker process)."""
+    from mailtriage.ingest.parse import parse_mail
+
+    digest = raw.sha256
     if raw.oversize:
         return Prepared(raw, None, "oversize",
                         f"message of {raw.size} bytes is over the configured limit; only its "
-                        "headers were fetched")
+                        "headers were fetched", digest)
     try:
-        return Prepared(raw, parse_mail(raw, now=now))
+        return Prepared(raw, parse_mail(raw, now=now), digest=digest)
     except UnparseableMail as exc:
-        return Prepared(raw, None, exc.reason, str(exc))
+        return Prepared(raw, None, exc.reason, str(exc), digest)
     except Exception as exc:  # the parser must never take the run down
-        return Prepared(raw, None, "parser-error", f"{exc.__class__.__name__}: {exc}")
+        return Prepared(raw, None, "parser-error", f"{exc.__class__.__name__}: {exc}", digest)
+
+
+def parse_remote(raw: RawMail, now: datetime
+                 ) -> tuple[ParsedMail | None, str | None, str, str]:
+    """``prepare`` for a worker process: only the result travels back, not the raw bytes."""
+    done = prepare(raw, now)
+    return done.parsed, done.failure, done.failure_detail, done.digest
 
 
 @dataclass(frozen=True)
@@ -160,7 +176,7 @@ def _quarantine(session: Session, ctx: IntakeContext, prep: Prepared, reason: st
     existing = session.scalar(select(QuarantineEntry).where(
         QuarantineEntry.mailbox == raw.mailbox, QuarantineEntry.folder == raw.folder,
         QuarantineEntry.uidvalidity == raw.uidvalidity, QuarantineEntry.uid == raw.uid,
-        QuarantineEntry.sha256 == raw.sha256))
+        QuarantineEntry.sha256 == prep.sha256))
     if existing is not None:
         existing.attempts += 1
         existing.status = "open"
@@ -168,7 +184,7 @@ def _quarantine(session: Session, ctx: IntakeContext, prep: Prepared, reason: st
     else:
         session.add(QuarantineEntry(
             mailbox=raw.mailbox, folder=raw.folder, uidvalidity=raw.uidvalidity, uid=raw.uid,
-            sha256=raw.sha256, size=raw.size, reason=reason, detail=detail[:4000],
+            sha256=prep.sha256, size=raw.size, reason=reason, detail=detail[:4000],
             headers_only=raw.oversize, **_raw_fields(ctx, raw)))
     session.flush()
     return Outcome(raw.uid, "quarantined", f"{reason}: {detail}")
@@ -183,7 +199,7 @@ def _new_message(ctx: IntakeContext, prep: Prepared, mail: ParsedMail, origin: O
     raw = prep.raw
     msg = Message(
         direction="in", mailbox=raw.mailbox, folder=raw.folder, uidvalidity=raw.uidvalidity,
-        uid=raw.uid, sha256=raw.sha256, size=raw.size,
+        uid=raw.uid, sha256=prep.sha256, size=raw.size,
         message_id=_clean(mail.message_id)[:998] if mail.message_id else None,
         sender=mail.sender.addr if mail.sender else None,
         sender_name=_clean(mail.sender.name) if mail.sender else "",
@@ -287,10 +303,10 @@ def _store_one(session: Session, ctx: IntakeContext, prep: Prepared, decision: D
                *, replay: bool, role: str) -> Outcome:
     raw = prep.raw
     if session.scalar(select(Message.id).where(Message.mailbox == raw.mailbox,
-                                               Message.sha256 == raw.sha256).limit(1)):
+                                               Message.sha256 == prep.sha256).limit(1)):
         return Outcome(raw.uid, "duplicate", "already stored")
     if not replay and session.scalar(select(QuarantineEntry.id).where(
-            QuarantineEntry.mailbox == raw.mailbox, QuarantineEntry.sha256 == raw.sha256,
+            QuarantineEntry.mailbox == raw.mailbox, QuarantineEntry.sha256 == prep.sha256,
             QuarantineEntry.status == "open").limit(1)):
         return Outcome(raw.uid, "duplicate", "already in quarantine")
     if prep.failure or prep.parsed is None:
@@ -389,6 +405,7 @@ def _follow_up(session: Session, ctx: IntakeContext, prep: Prepared, mail: Parse
     msg = _new_message(ctx, prep, mail, origin, "followup", reason)
     msg.ticket_id = ticket.id
     session.add(msg)
+    resumed = ticket.status in ("waiting", "resolved", "closed")
     if ticket.status == "waiting":
         session.add(TicketEvent(ticket_id=ticket.id, kind="status_changed", at=mail.received_at,
                                 data={"from": "waiting", "to": "open",
@@ -400,6 +417,9 @@ def _follow_up(session: Session, ctx: IntakeContext, prep: Prepared, mail: Parse
                                       "note": "reopened: the customer wrote again"}))
         ticket.status = "open"
         ticket.resolved_at = ticket.closed_at = None
+    if resumed:
+        # The pause (or the resolution) ended: the stored due instants move with it.
+        refresh_deadlines(session, ticket, ctx.commitments, ctx.now())
     for cc in mail.cc:
         if cc.addr.lower() not in ctx.own_addresses:
             _add_participant(session, ticket, cc.addr)
