@@ -87,6 +87,9 @@ def _print_report(report: Any) -> None:
                       str(m.count("ignored")), str(m.count("quarantined")),
                       str(m.count("duplicate")), m.error or "")
     out.print(table)
+    for m in report.mailboxes:
+        if m.error:  # the table cuts long texts; the whole reason matters here
+            out.print(f"{m.mailbox}/{m.folder}: {m.error}", markup=False, soft_wrap=True)
     if report.dry_run:
         for o in report.details:
             line = f"{o.uid}: {o.kind}"
