@@ -30,7 +30,7 @@ from mailtriage.config import (
 from mailtriage.services.accounts import create_user
 from mailtriage.store.database import Database
 from mailtriage.store.files import FileStore
-from mailtriage.store.models import Attachment, Classification, Message, Ticket
+from mailtriage.store.models import Attachment, Classification, Message, Ticket, TicketEvent
 from mailtriage.web import create_app
 
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -166,10 +166,14 @@ def seed(config: Config) -> Seeded:
         page = Attachment(message_id=m1005.id, filename="factuur.html", content_type="text/html",
                           size=38, sha256=html_key, storage_key=html_key)
         s.add_all([evil, page])
-        _ticket(s, 1006, "Wachten op inloggegevens FTP", "kees@bakkerij.nl", "Kees de Boer",
-                received=local(9, 14), type_="incident", priority="medium", status="waiting",
-                response_due=local(10, 13, 30), resolution_due=local(11, 13),
-                first_response_at=local(9, 14, 30), text="De FTP-login werkt niet meer.")
+        t1006, _ = _ticket(
+            s, 1006, "Wachten op inloggegevens FTP", "kees@bakkerij.nl", "Kees de Boer",
+            received=local(9, 14), type_="incident", priority="medium", status="waiting",
+            response_due=local(10, 13, 30), resolution_due=local(11, 13),
+            first_response_at=local(9, 14, 30), text="De FTP-login werkt niet meer.")
+        # The clocks run on recorded facts: the ticket waits on the customer since the reply.
+        s.add(TicketEvent(ticket_id=t1006.id, kind="status_changed", at=local(9, 14, 30),
+                          actor="bert", data={"from": "open", "to": "waiting"}))
         s.flush()
         attachments = {"png": a.id, "svg": evil.id, "html": page.id}
     return Seeded(config, db, token, attachments)

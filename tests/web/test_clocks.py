@@ -1,72 +1,95 @@
-"""SLA clock states for the queue: met, missed, ok, at risk, breached, paused."""
+"""Clock views from the SLA engine: running, paused, met, breached, at risk, and the row's urgency."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
-from mailtriage.web.clocks import ClockView, clock_view, ticket_clocks, worst_state
+from mailtriage.sla.clocks import ClockState
+from mailtriage.store.models import Ticket
+from mailtriage.web.clocks import ClockView, TicketClockReader, clock_view, worst_state
+from tests.web.conftest import NOW, Seeded, local
 
 T0 = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 
 
-@pytest.mark.parametrize(("due", "stopped", "paused", "now", "state", "left"), [
-    (None, None, False, T0, "none", None),
-    (T0 + 4 * H, T0 + 2 * H, False, T0 + 5 * H, "met", None),
-    (T0 + 4 * H, T0 + 4 * H, False, T0 + 5 * H, "met", None),       # on the deadline is met
-    (T0 + 4 * H, T0 + 5 * H, False, T0 + 6 * H, "missed", None),
-    (T0 + 4 * H, None, False, T0 + 1 * H, "ok", 3 * H),
-    (T0 + 4 * H, None, False, T0 + 3 * H, "at_risk", 1 * H),          # 25% left of 4h
-    (T0 + 4 * H, None, False, T0 + 2 * H + 59 * timedelta(minutes=1), "ok",
-     timedelta(minutes=61)),                                          # just over 25% left
-    (T0 + 4 * H, None, False, T0 + 4 * H, "breached", timedelta(0)),  # at the deadline
-    (T0 + 4 * H, None, False, T0 + 6 * H, "breached", -2 * H),
-    (T0 + 4 * H, None, True, T0 + 6 * H, "paused", None),
+def _state(status: str, *, due: datetime, remaining: timedelta,
+           stopped: datetime | None = None) -> ClockState:
+    return ClockState(kind="resolution", status=status, priority="high",  # type: ignore[arg-type]
+                      started_at=T0, due=due, target=4 * H, elapsed=4 * H - remaining,
+                      remaining=remaining, stopped_at=stopped, flagged=False)
+
+
+@pytest.mark.parametrize(("status", "due", "remaining", "stopped", "now", "left", "running"), [
+    # running and at risk: the office time left
+    ("running", T0 + 4 * H, 3 * H, None, T0 + H, 3 * H, True),
+    ("at_risk", T0 + 4 * H, H, None, T0 + 3 * H, H, True),
+    # breached while running: the wall-clock time past the deadline, negative
+    ("breached", T0 + 4 * H, timedelta(0), None, T0 + 6 * H, -2 * H, True),
+    # paused: the office time left when the customer answers
+    ("paused", T0 + 30 * H, 2 * H, None, T0 + 3 * H, 2 * H, False),
+    # stopped: met or breached, nothing left to show
+    ("met", T0 + 4 * H, 2 * H, T0 + 2 * H, T0 + 5 * H, None, False),
+    ("breached", T0 + 4 * H, timedelta(0), T0 + 5 * H, T0 + 6 * H, None, False),
 ])
-def test_clock_view(due: datetime | None, stopped: datetime | None, paused: bool, now: datetime,
-                    state: str, left: timedelta | None) -> None:
-    view = clock_view("resolution", due=due, started=T0, stopped_at=stopped, paused=paused,
-                      now=now, at_risk_fraction=0.75)
-    assert view.state == state
-    assert view.left == left
+def test_clock_view(status: str, due: datetime, remaining: timedelta, stopped: datetime | None,
+                    now: datetime, left: timedelta | None, running: bool) -> None:
+    view = clock_view(_state(status, due=due, remaining=remaining, stopped=stopped), now)
+    assert (view.state, view.due, view.left, view.stopped_at) == (status, due, left, stopped)
+    assert view.running is running
 
 
-def test_at_risk_uses_the_given_measure() -> None:
-    # Office time that only counts the first hour of every elapsed two: the remaining office
-    # time is half the wall-clock time, so a clock with 40% wall time left is at risk by office
-    # time only when less than 25% of office time is left.
-    def half(start: datetime, end: datetime) -> timedelta:
-        return (end - start) / 2
+def test_worst_state_counts_running_clocks_only() -> None:
+    def v(state: str, stopped: datetime | None = None) -> ClockView:
+        return ClockView("response", T0, state, None, stopped)  # type: ignore[arg-type]
 
-    wall = clock_view("response", due=T0 + 10 * H, started=T0, stopped_at=None, paused=False,
-                      now=T0 + 8 * H, at_risk_fraction=0.75)
-    assert wall.state == "at_risk"
-    measured = clock_view("response", due=T0 + 10 * H, started=T0, stopped_at=None,
-                          paused=False, now=T0 + 6 * H, at_risk_fraction=0.75, measure=half)
-    assert measured.state == "ok"  # 4h wall = 2h office left of 5h office: 40% > 25%
+    assert worst_state((v("running"), v("breached"))) == "breached"
+    assert worst_state((v("at_risk"), v("running"))) == "at_risk"
+    assert worst_state((v("running"), v("paused"))) == "running"
+    assert worst_state((v("met", T0), v("paused"))) == "none"
+    assert worst_state((v("breached", T0), v("met", T0))) == "none"  # missed, but over
 
 
-def test_waiting_pauses_resolution_not_response() -> None:
-    response, resolution = ticket_clocks(
-        status="waiting", received_at=T0, response_due=T0 + 2 * H, resolution_due=T0 + 4 * H,
-        first_response_at=None, resolved_at=None, now=T0 + 3 * H, at_risk_fraction=0.75)
-    assert response.state == "breached"
-    assert resolution.state == "paused"
+def _read(seeded: Seeded, number: int, now: datetime) -> tuple[ClockView, ClockView]:
+    reader = TicketClockReader(seeded.config)
+    with seeded.db.session() as s:
+        t = s.scalar(select(Ticket).where(Ticket.number == number))
+        assert t is not None
+        return reader.read(s, t, now)
 
 
-def test_resolved_ticket_stops_both_clocks() -> None:
-    response, resolution = ticket_clocks(
-        status="resolved", received_at=T0, response_due=T0 + 2 * H, resolution_due=T0 + 4 * H,
-        first_response_at=T0 + H, resolved_at=T0 + 5 * H, now=T0 + 9 * H, at_risk_fraction=0.75)
-    assert (response.state, resolution.state) == ("met", "missed")
+# Office hours Mon-Fri 08:30-17:00. NOW is Tue 10 Mar 2026 10:30.
+def test_reader_high_incident_at_risk(seeded: Seeded) -> None:
+    # received Tue 09:00, high: 2 office hours to respond, 4 to resolve
+    response, resolution = _read(seeded, 1001, NOW)
+    assert (response.state, response.due, response.left) == ("at_risk", local(10, 11),
+                                                             timedelta(minutes=30))
+    assert (resolution.state, resolution.due, resolution.left) == (
+        "running", local(10, 13), timedelta(hours=2, minutes=30))
 
 
-def test_worst_state() -> None:
-    def v(state: str) -> ClockView:
-        return ClockView("response", T0, state, None)  # type: ignore[arg-type]
+def test_reader_waiting_pauses_resolution_only(seeded: Seeded) -> None:
+    # received Mon 14:00, answered and waiting since 14:30: 30 minutes of 16 office hours used;
+    # 15h30 left from now: Tue 10:30-17:00 (6h30), Wed (8h30), Thu 08:30-09:00
+    response, resolution = _read(seeded, 1006, NOW)
+    assert (response.state, response.stopped_at) == ("met", local(9, 14, 30))
+    assert (resolution.state, resolution.left) == ("paused", timedelta(hours=15, minutes=30))
+    assert resolution.due == local(12, 9)
 
-    assert worst_state((v("ok"), v("breached"))) == "breached"
-    assert worst_state((v("at_risk"), v("ok"))) == "at_risk"
-    assert worst_state((v("met"), v("paused"))) == "none"
+
+def test_reader_resolved_ticket_and_ticket_without_clock(seeded: Seeded) -> None:
+    response, resolution = _read(seeded, 1004, NOW)
+    assert (response.state, resolution.state) == ("met", "met")
+    assert resolution.stopped_at == local(9, 15)
+    response, resolution = _read(seeded, 1003, NOW)  # a change request has no clock
+    assert (response.state, resolution.state, response.due) == ("none", "none", None)
+
+
+def test_reader_breach_after_the_deadline(seeded: Seeded) -> None:
+    # 1002: received Mon 09:00, medium; response due Mon 17:00, not answered
+    response, _ = _read(seeded, 1002, NOW)
+    assert (response.state, response.due) == ("breached", local(9, 17))
+    assert response.left == local(9, 17) - NOW

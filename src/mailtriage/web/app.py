@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from mailtriage import __version__
 from mailtriage.config import Config
 from mailtriage.store.database import Database
 from mailtriage.web import api, pages
-from mailtriage.web.clocks import Measure
+from mailtriage.web.clocks import TicketClockReader
 from mailtriage.web.csrf import CsrfMiddleware
 from mailtriage.web.gate import AuthGate
 from mailtriage.web.headers import SecurityHeadersMiddleware
@@ -62,7 +61,7 @@ def create_app(config: Config, db: Database | None = None, *,
     app.state.throttle = throttle or LoginThrottle()
     app.state.templates = make_environment()
     app.state.retrainer = Retrainer(config, database, now, retrain)
-    app.state.office_time = office_time_measure(config)
+    app.state.clocks = TicketClockReader(config)
 
     app.include_router(api.router)
     app.include_router(pages.router)
@@ -91,20 +90,6 @@ def create_app(config: Config, db: Database | None = None, *,
                        max_age=SESSION_HOURS * 3600, same_site="lax", https_only=secure)
     app.add_middleware(SecurityHeadersMiddleware, hsts=secure)
     return app
-
-
-def office_time_measure(config: Config) -> Measure:
-    """Office time on the configured calendar, for the at-risk threshold."""
-    from mailtriage.sla.calendar import BusinessCalendar
-
-    calendar = BusinessCalendar.from_config(config.calendar)
-    lock = threading.Lock()
-
-    def measure(start: datetime, end: datetime) -> timedelta:
-        with lock:  # the calendar extends its cached intervals lazily
-            return calendar.office_time(start, end)
-
-    return measure
 
 
 def jsonable_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

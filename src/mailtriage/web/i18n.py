@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, tzinfo
-from typing import Final
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, Final
 
 LANGUAGES: Final = ("en", "nl")
 
@@ -164,6 +164,58 @@ TEXTS: Final[Mapping[str, tuple[str, str]]] = {
                   "pagina opnieuw en probeer het nog eens."),
     "error": ("Something went wrong.", "Er ging iets mis."),
     "back": ("Back", "Terug"),
+    "running": ("running", "loopt"),
+    "office_time_left": ("office time left", "kantoortijd over"),
+    "answered": ("answered", "beantwoord"),
+    "resolved": ("resolved", "opgelost"),
+    "first_response": ("First response", "Eerste reactie"),
+    "resolved_at": ("Resolved", "Opgelost"),
+    "reply_title": ("Reply to the customer", "Antwoord aan de klant"),
+    "reply_to": ("To", "Aan"),
+    "reply_text": ("Message", "Bericht"),
+    "reply_then": ("Then the ticket is", "Daarna is het ticket"),
+    "reply_keep": ("as it is", "ongewijzigd"),
+    "reply_send": ("Send reply", "Antwoord versturen"),
+    "reply_hint": ("Sent through the outbox in the customer's thread, with the ticket number in "
+                   "the subject. The first reply stops the response clock; waiting on the "
+                   "customer pauses the resolution clock.",
+                   "Verstuurd via de uitgaande wachtrij in de draad van de klant, met het "
+                   "ticketnummer in het onderwerp. Het eerste antwoord stopt de reactieklok; "
+                   "wachten op de klant pauzeert de oplosklok."),
+    "reply_empty": ("The reply is empty.", "Het antwoord is leeg."),
+    "reply_too_long": ("The reply is too long.", "Het antwoord is te lang."),
+    "reply_bad_status": ("After a reply the ticket can be open, waiting or resolved.",
+                         "Na een antwoord kan het ticket open, wachtend of opgelost zijn."),
+    "reply_queued": ("Reply queued for", "Antwoord klaargezet voor"),
+    "reply_no_requester": ("This ticket has no requester address to reply to.",
+                           "Dit ticket heeft geen adres om op te antwoorden."),
+    "first_response_recorded": ("First response recorded: the response clock has stopped.",
+                                "Eerste reactie vastgelegd: de reactieklok is gestopt."),
+    "staff_reply": ("staff reply", "antwoord helpdesk"),
+    "outbox_pending": ("waiting to be sent", "wacht op verzending"),
+    "outbox_sending": ("being sent", "wordt verzonden"),
+    "outbox_sent": ("sent", "verzonden"),
+    "outbox_failed": ("sending failed", "verzenden mislukt"),
+    "outbox_uncertain": ("uncertain whether sent", "onzeker of verzonden"),
+    "attempts": ("attempts", "pogingen"),
+    "lifecycle": ("Lifecycle", "Levenscyclus"),
+    "step_open": ("Take on (open)", "In behandeling nemen"),
+    "mark_closed": ("Close", "Sluiten"),
+    "estimate": ("Change estimate", "Inschatting wijziging"),
+    "change_hours": ("Estimate in hours", "Schatting in uren"),
+    "change_generic": ("Work on the generic code (next release)",
+                       "Werk aan de generieke code (volgende release)"),
+    "estimate_hint": ("For change requests: sets the delivery window.",
+                      "Voor wijzigingsverzoeken: bepaalt het leveringsvenster."),
+    "window_next_release": ("with the next release", "bij de volgende release"),
+    "window_agreed": ("agreed", "afgesproken"),
+    "window_none": ("Give an estimate to set the delivery window.",
+                    "Geef een schatting om het leveringsvenster te bepalen."),
+    "workload": ("workload", "werkdruk"),
+    "workload_low": ("low", "laag"),
+    "workload_high": ("high", "hoog"),
+    "pending": ("Not yet due", "Nog niet verlopen"),
+    "report_targets": ("Targets: response", "Normen: reactie"),
     "days_short": ("d", "d"),
     "hours_short": ("h", "u"),
     "minutes_short": ("m", "m"),
@@ -223,6 +275,37 @@ def format_datetime(value: datetime | None, zone: tzinfo, lang: str) -> str:
     day = _WEEKDAYS.get(lang, _WEEKDAYS["en"])[local.weekday()]
     month = _MONTHS.get(lang, _MONTHS["en"])[local.month - 1]
     return f"{day} {local.day} {month} {local.year} {local:%H:%M}"
+
+
+def format_date(value: date, lang: str) -> str:
+    """'Mon 16 Mar 2026' (en) or 'ma 16 mrt 2026' (nl)."""
+    day = _WEEKDAYS.get(lang, _WEEKDAYS["en"])[value.weekday()]
+    month = _MONTHS.get(lang, _MONTHS["en"])[value.month - 1]
+    return f"{day} {value.day} {month} {value.year}"
+
+
+def _day(value: object, lang: str) -> str:
+    if not isinstance(value, str):
+        return "\N{EN DASH}"
+    try:
+        return format_date(date.fromisoformat(value[:10]), lang)
+    except ValueError:
+        return value[:40]
+
+
+def window_text(window: Mapping[str, Any], lang: str) -> str:
+    """A stored change window (kind, workload, earliest, latest) as one line of text."""
+    t = translator(lang)
+    kind = window.get("kind")
+    if kind == "next_release":
+        return t("window_next_release")
+    if kind == "agreed":
+        return f"{t('window_agreed')} {_day(window.get('agreed') or window.get('earliest'), lang)}"
+    span = f"{_day(window.get('earliest'), lang)} \N{EN DASH} {_day(window.get('latest'), lang)}"
+    workload = window.get("workload")
+    if workload in ("low", "high"):
+        span += f" ({t('workload')} {t('workload_' + str(workload))})"
+    return span
 
 
 def format_duration(delta: timedelta, lang: str) -> str:

@@ -1,5 +1,5 @@
-"""The staff pages: sign-in, the queue, a ticket with its correction form, downloads, the SLA
-report and the model page."""
+"""The staff pages: sign-in, the queue, a ticket with its reply and correction forms, downloads,
+the SLA report and the model page."""
 
 from __future__ import annotations
 
@@ -29,17 +29,17 @@ from mailtriage.store.models import (
     TicketEvent,
 )
 from mailtriage.web.chart import compliance_chart
+from mailtriage.web.clocks import TicketClockReader
 from mailtriage.web.csrf import rotate_token
 from mailtriage.web.downloads import download_headers
 from mailtriage.web.gate import SESSION_USER, safe_next
-from mailtriage.web.i18n import LANGUAGES, translator
+from mailtriage.web.i18n import LANGUAGES, translator, window_text
 from mailtriage.web.modelinfo import model_info
 from mailtriage.web.queue import (
     PRIORITIES,
     STATUS_FILTERS,
     TYPES,
     QueueFilter,
-    clocks_for,
     load_queue,
 )
 from mailtriage.web.rendering import add_flash, render, request_language
@@ -47,7 +47,18 @@ from mailtriage.web.sanitize import sanitize_mail_html
 
 router = APIRouter(include_in_schema=False)
 
-CORRECTABLE_STATUSES = ("open", "waiting", "resolved")
+CORRECTABLE_STATUSES = ("open", "waiting", "resolved", "closed")
+LIFECYCLE = ("new", "open", "waiting", "resolved", "closed")
+# The next steps offered as buttons for each status (any step is possible in the form).
+NEXT_STATUSES: Mapping[str, tuple[str, ...]] = {
+    "new": ("open", "waiting", "resolved"),
+    "open": ("waiting", "resolved"),
+    "waiting": ("open", "resolved"),
+    "resolved": ("closed", "open"),
+    "closed": ("open",),
+}
+REPLY_THEN = ("open", "waiting", "resolved")
+MAX_REPLY_CHARS = 100_000
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -68,6 +79,11 @@ def _now(request: Request) -> datetime:
 
 def _user(request: Request) -> str:
     return str(request.scope["state"]["user"])
+
+
+def _clocks(request: Request) -> TicketClockReader:
+    reader: TicketClockReader = request.app.state.clocks
+    return reader
 
 
 def _client(request: Request) -> str:
@@ -146,7 +162,7 @@ def queue_page(request: Request) -> Response:
     f = QueueFilter.from_params(request.query_params)
     now = _now(request)
     with _db(request).session() as s:
-        rows = load_queue(s, f, config, now, measure=request.app.state.office_time)
+        rows = load_queue(s, f, config, now, _clocks(request))
         review_count = s.scalar(select(func.count(Ticket.id)).where(
             Ticket.needs_review.is_(True), Ticket.status.in_(("new", "open", "waiting")))) or 0
     customers = [(c.match.lower(), c.name or c.match) for c in config.sla.customers]
@@ -159,38 +175,66 @@ def queue_page(request: Request) -> Response:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """Where an outgoing message stands in the outbox (pending, sent, failed, uncertain)."""
+
+    status: str
+    attempts: int
+    sent_at: datetime | None
+    last_error: str
+
+
+@dataclass(frozen=True)
 class MessageView:
     message: Message
     attachments: list[Attachment]
     html: str | None
     blocked_images: int
     text: str
+    delivery: Delivery | None = None
+
+    @property
+    def staff_reply(self) -> bool:
+        return self.message.direction == "out"
 
 
-def _message_view(m: Message, attachments: list[Attachment], prefer_text: bool) -> MessageView:
+def _message_view(m: Message, attachments: list[Attachment], prefer_text: bool,
+                  delivery: Delivery | None = None) -> MessageView:
     text = m.text or ""
     if m.html and not prefer_text:
         safe = sanitize_mail_html(m.html)
         if safe.html.strip():
-            return MessageView(m, attachments, safe.html, safe.blocked_images, text)
-    return MessageView(m, attachments, None, 0, text)
+            return MessageView(m, attachments, safe.html, safe.blocked_images, text, delivery)
+    return MessageView(m, attachments, None, 0, text, delivery)
 
 
-def _load_ticket(db: Database, number: int, prefer_text: bool) -> dict[str, Any]:
+def _load_ticket(db: Database, number: int, prefer_text: bool, clocks: TicketClockReader,
+                 now: datetime) -> dict[str, Any]:
     with db.session() as s:
         t = s.scalar(select(Ticket).where(Ticket.number == number))
         if t is None:
             raise NotFoundError(f"There is no ticket #{number}.")
         messages = s.scalars(select(Message).where(Message.ticket_id == t.id)
                              .order_by(Message.received_at, Message.id)).all()
+        deliveries = {
+            row.message_id: Delivery(row.status, row.attempts, row.sent_at, row.last_error)
+            for row in s.execute(select(OutboxItem.message_id, OutboxItem.status,
+                                        OutboxItem.attempts, OutboxItem.sent_at,
+                                        OutboxItem.last_error)
+                                 .where(OutboxItem.ticket_id == t.id))
+        }
         views = []
         for m in messages:
             attachments = list(s.scalars(select(Attachment).where(Attachment.message_id == m.id)
                                          .order_by(Attachment.id)))
-            views.append(_message_view(m, attachments, prefer_text))
+            delivery = deliveries.get(m.message_id) if m.direction == "out" else None
+            views.append(_message_view(m, attachments, prefer_text, delivery))
+        response_clock, resolution_clock = clocks.read(s, t, now)
         return {
             "ticket": t,
             "messages": views,
+            "response_clock": response_clock,
+            "resolution_clock": resolution_clock,
             "classifications": list(s.scalars(select(Classification).where(
                 Classification.ticket_id == t.id).order_by(Classification.id.desc()))),
             "corrections": list(s.scalars(select(Correction).where(
@@ -206,16 +250,54 @@ def _load_ticket(db: Database, number: int, prefer_text: bool) -> dict[str, Any]
 
 @router.get("/tickets/{number}")
 def ticket_page(request: Request, number: int, view: str = "") -> Response:
-    config = _config(request)
     try:
-        data = _load_ticket(_db(request), number, prefer_text=view == "text")
+        data = _load_ticket(_db(request), number, view == "text", _clocks(request),
+                            _now(request))
     except NotFoundError:
         return render(request, "error.html", status_code=404, message_key="not_found")
-    response, resolution = clocks_for(data["ticket"], _now(request), config.sla.at_risk_fraction,
-                                      request.app.state.office_time)
-    return render(request, "ticket.html", response_clock=response, resolution_clock=resolution,
-                  types=TYPES, priorities=PRIORITIES, statuses=CORRECTABLE_STATUSES,
-                  view=view, **data)
+    status = data["ticket"].status
+    return render(request, "ticket.html", types=TYPES, priorities=PRIORITIES,
+                  statuses=CORRECTABLE_STATUSES, lifecycle=LIFECYCLE,
+                  next_statuses=NEXT_STATUSES.get(status, ()), reply_then=REPLY_THEN,
+                  max_reply=MAX_REPLY_CHARS, view=view, **data)
+
+
+@router.post("/tickets/{number}/reply")
+async def reply_to_ticket(request: Request, number: int) -> Response:
+    """A staff reply: queued in the outbox, threaded, recorded as a response."""
+    form = await request.form()
+    config = _config(request)
+    db = _db(request)
+    t = translator(request_language(request, config))
+    target = f"/tickets/{number}"
+    text = str(form.get("text", "") or "")
+    then = str(form.get("then_status", "") or "")
+    if then and then not in REPLY_THEN:
+        add_flash(request, "error", t("reply_bad_status"))
+        return RedirectResponse(target, status_code=303)
+    if not text.strip():
+        add_flash(request, "error", t("reply_empty"))
+        return RedirectResponse(target, status_code=303)
+    if len(text) > MAX_REPLY_CHARS:
+        add_flash(request, "error", t("reply_too_long"))
+        return RedirectResponse(target, status_code=303)
+    from mailtriage.services.staff_reply import send_staff_reply
+
+    user, now = _user(request), _now(request)
+    try:
+        result = await run_in_threadpool(lambda: send_staff_reply(
+            config, db, number, actor=user, text=text, now=now, then_status=then or None))
+    except NotFoundError:
+        return render(request, "error.html", status_code=404, message_key="not_found")
+    except MailtriageError as exc:
+        add_flash(request, "error", str(exc))
+        return RedirectResponse(target, status_code=303)
+    message = f"{t('reply_queued')} {result.recipient}."
+    if result.first_response:
+        message += " " + t("first_response_recorded")
+    message += f" {t('status')}: {t('status_' + result.status)}."
+    add_flash(request, "ok", message)
+    return RedirectResponse(target + "#messages", status_code=303)
 
 
 def _changed(form: Mapping[str, Any], field: str, current: str | None,
@@ -224,6 +306,34 @@ def _changed(form: Mapping[str, Any], field: str, current: str | None,
     if value in allowed and value != current:
         return value
     return None
+
+
+def parse_hours(text: str) -> float | None:
+    """An estimate in hours as staff type it ("6", "6.5", "6,5"); None when left empty.
+
+    Raises UsageError for anything else, including zero, negative and non-finite numbers.
+    """
+    value = text.strip().replace(",", ".")
+    if not value:
+        return None
+    try:
+        hours = float(value)
+    except ValueError:
+        raise UsageError(f"The estimate {text.strip()[:20]!r} is not a number of hours.") from None
+    if not 0 < hours <= 10_000:
+        raise UsageError("The estimate must be a positive number of hours.")
+    return hours
+
+
+def _estimate(form: Mapping[str, Any], hours_now: float | None,
+              generic_now: bool) -> tuple[float | None, bool | None]:
+    """The estimate fields that differ from the ticket (None: unchanged)."""
+    if "estimate" not in form:
+        return None, None
+    hours = parse_hours(str(form.get("change_hours", "") or ""))
+    generic = str(form.get("change_generic", "") or "") in ("1", "on", "true")
+    return (hours if hours is not None and hours != hours_now else None,
+            generic if generic != generic_now else None)
 
 
 @router.post("/tickets/{number}/correct")
@@ -238,11 +348,18 @@ async def correct_ticket(request: Request, number: int) -> Response:
         if ticket is None:
             return render(request, "error.html", status_code=404, message_key="not_found")
         current = (ticket.type, ticket.priority, ticket.status)
+        estimate_now = (ticket.change_hours, bool(ticket.change_generic))
     type_ = _changed(form, "type", current[0], TYPES)
     priority = _changed(form, "priority", current[1], PRIORITIES)
     status = _changed(form, "status", current[2], CORRECTABLE_STATUSES)
     note = str(form.get("note", "") or "").strip()[:4000]
-    if type_ is None and priority is None and status is None and not note:
+    try:
+        change_hours, generic = _estimate(form, *estimate_now)
+    except UsageError as exc:
+        add_flash(request, "error", str(exc))
+        return RedirectResponse(target, status_code=303)
+    if (type_ is None and priority is None and status is None and change_hours is None
+            and generic is None and not note):
         add_flash(request, "error", t("nothing_changed"))
         return RedirectResponse(target, status_code=303)
     try:
@@ -255,7 +372,8 @@ async def correct_ticket(request: Request, number: int) -> Response:
     try:
         await run_in_threadpool(lambda: apply_correction(
             config, db, number, actor=_user(request), type_=type_, priority=priority,
-            status=status, note=note, now=_now(request)))
+            status=status, note=note, now=_now(request), change_hours=change_hours,
+            generic=generic))
     except (UsageError, NotFoundError) as exc:
         add_flash(request, "error", str(exc))
         return RedirectResponse(target, status_code=303)
@@ -267,9 +385,13 @@ async def correct_ticket(request: Request, number: int) -> Response:
 
         lang = request_language(request, config)
         zone = config.calendar.zone
-        message += (f" {t('new_deadlines')}: {t('response')} "
-                    f"{format_datetime(after.response_due, zone, lang)}, {t('resolution')} "
-                    f"{format_datetime(after.resolution_due, zone, lang)}.")
+        if after.type == "change":
+            if after.change_window:
+                message += f" {t('change_window')}: {window_text(after.change_window, lang)}."
+        else:
+            message += (f" {t('new_deadlines')}: {t('response')} "
+                        f"{format_datetime(after.response_due, zone, lang)}, {t('resolution')} "
+                        f"{format_datetime(after.resolution_due, zone, lang)}.")
     add_flash(request, "ok", message)
     return RedirectResponse(target, status_code=303)
 

@@ -12,14 +12,7 @@ from sqlalchemy.orm import Session
 
 from mailtriage.config import Config, CustomerConfig
 from mailtriage.store.models import Ticket
-from mailtriage.web.clocks import (
-    ClockState,
-    ClockView,
-    Measure,
-    elapsed,
-    ticket_clocks,
-    worst_state,
-)
+from mailtriage.web.clocks import ClockView, TicketClockReader, ViewState, worst_state
 
 TYPES = ("incident", "change", "other")
 PRIORITIES = ("high", "medium", "low")
@@ -62,7 +55,7 @@ class QueueRow:
     ticket: Ticket
     response: ClockView
     resolution: ClockView
-    urgency: ClockState
+    urgency: ViewState
 
 
 def customer_condition(customer: CustomerConfig) -> Any:
@@ -107,18 +100,11 @@ def queue_query(f: QueueFilter, config: Config, limit: int = 300) -> Select[Any]
                           Ticket.received_at.desc(), Ticket.id.desc()).limit(limit)
 
 
-def clocks_for(t: Ticket, now: datetime, at_risk_fraction: float,
-               measure: Measure = elapsed) -> tuple[ClockView, ClockView]:
-    return ticket_clocks(status=t.status, received_at=t.received_at,
-                         response_due=t.response_due, resolution_due=t.resolution_due,
-                         first_response_at=t.first_response_at, resolved_at=t.resolved_at,
-                         now=now, at_risk_fraction=at_risk_fraction, measure=measure)
-
-
 def load_queue(session: Session, f: QueueFilter, config: Config, now: datetime,
-               limit: int = 300, measure: Measure = elapsed) -> list[QueueRow]:
+               clocks: TicketClockReader, limit: int = 300) -> list[QueueRow]:
+    """The selected tickets with their clocks from the SLA engine."""
     rows = []
     for t in session.scalars(queue_query(f, config, limit)):
-        response, resolution = clocks_for(t, now, config.sla.at_risk_fraction, measure)
+        response, resolution = clocks.read(session, t, now)
         rows.append(QueueRow(t, response, resolution, worst_state((response, resolution))))
     return rows

@@ -16,7 +16,13 @@ from mailtriage.config import Config
 from mailtriage.web.clocks import ClockView
 from mailtriage.web.csrf import csrf_token
 from mailtriage.web.downloads import clean_filename
-from mailtriage.web.i18n import format_datetime, format_duration, pick_language, translator
+from mailtriage.web.i18n import (
+    format_datetime,
+    format_duration,
+    pick_language,
+    translator,
+    window_text,
+)
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -72,6 +78,7 @@ def render(request: Request, name: str, *, status_code: int = 200,
         "lang": lang,
         "when": when,
         "left": left,
+        "window": lambda value: window_text(value, lang),
         "label": label,
         "now": now,
         "user": request.scope.get("state", {}).get("user"),
