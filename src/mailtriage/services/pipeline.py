@@ -10,17 +10,20 @@ server is touched only after the commit.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 
 from mailtriage.classify.decision import ClassifyInput, Decision
 from mailtriage.config import Config, MailboxConfig
-from mailtriage.errors import MailboxError, MailtriageError
+from mailtriage.errors import LockHeldError, MailboxError, MailtriageError
 from mailtriage.ingest.message import RawMail
 from mailtriage.ingest.sources.base import Cursor as SourceCursor
 from mailtriage.ingest.sources.base import MailSource, open_source
@@ -40,7 +43,7 @@ from mailtriage.services.replies import ReplyComposer
 from mailtriage.store import lease
 from mailtriage.store.database import Database
 from mailtriage.store.files import FileStore
-from mailtriage.store.models import Cursor
+from mailtriage.store.models import Cursor, RunLease
 from mailtriage.store.schema import ensure_schema
 
 log = logging.getLogger("mailtriage.pipeline")
@@ -256,7 +259,12 @@ class Pipeline:
         if not self.dry_run:
             from mailtriage.notify.transport import open_transport
 
-            delivery.mark_interrupted(self.db)
+            interrupted = delivery.mark_interrupted(self.db)
+            if interrupted:
+                self.problems.append(
+                    f"{interrupted} outgoing mail(s) were interrupted while being sent by an "
+                    "earlier run; marked uncertain and not resent (requeue them if they did "
+                    "not arrive)")
             try:
                 report.alerts = queue_alerts(self.config, self.db, self.now(),
                                              calc=self.intake.commitments)
@@ -281,11 +289,46 @@ def run_guard(config: Config, db: Database, now: datetime) -> Iterator[None]:
     with RunLock(config.run.lock_file):
         ensure_schema(db)
         holder = lease.holder_id()
-        lease.acquire(db, LEASE_NAME, holder, now, LEASE_TTL)
+        try:
+            lease.acquire(db, LEASE_NAME, holder, now, LEASE_TTL)
+        except LockHeldError:
+            if not _take_over_dead_lease(db, holder, now):
+                raise
         try:
             yield
         finally:
             lease.release(db, LEASE_NAME, holder)
+
+
+def _take_over_dead_lease(db: Database, holder: str, now: datetime) -> bool:
+    """Take the lease of a run on this host whose process is gone (it crashed).
+
+    Called while holding the host lock, so no other run of this host is alive; the holder's
+    process id is checked as well. A lease of another host is left to expire.
+    """
+    host = holder.rsplit(":", 1)[0]
+    with db.session() as s:
+        row = s.get(RunLease, LEASE_NAME)
+        if row is None:
+            return False
+        other_host, _, pid = row.holder.rpartition(":")
+        if other_host != host or not pid.isdigit() or _process_alive(int(pid)):
+            return False
+        log.warning("taking over the lease of run %s on this host, which is gone", row.holder)
+        result = s.execute(update(RunLease).where(
+            RunLease.name == LEASE_NAME, RunLease.holder == row.holder)
+            .values(holder=holder, expires_at=now + LEASE_TTL))
+        return bool(cast("CursorResult[Any]", result).rowcount)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run_once(config: Config, *, dry_run: bool = False, now: Callable[[], datetime] | None = None,
