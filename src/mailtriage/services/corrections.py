@@ -145,9 +145,13 @@ def apply_correction(config: Config, db: Database, number: int, *, actor: str,
         commitment_keys = ("type", "priority", "response_due", "resolution_due",
                            "change_hours", "change_generic")
         changed = any(before[k] != after[k] for k in commitment_keys)
+        # A status change alone (a pause ending) moves due instants but assesses nothing anew:
+        # the customer hears of it only when the classification or the estimate changed.
+        reassessed = any(before[k] != after[k] for k in commitment_keys
+                         if k not in ("response_due", "resolution_due"))
         update = "none"
-        if changed and config.notify.update_on_correction and t.status not in (
-                "resolved", "closed"):
+        if (changed and (reassessed or status is None) and config.notify.update_on_correction
+                and t.status not in ("resolved", "closed")):
             update = ReplyComposer(config, lambda: now).queue_update(
                 s, t, previous_kind=before["type"], previous_priority=before["priority"],
                 correction_id=correction.id)
