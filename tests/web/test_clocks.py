@@ -1,4 +1,4 @@
-"""Clock views from the SLA engine: running, paused, met, breached, at risk, and the row's urgency."""
+"""Clock views from the SLA engine: running, paused, met, breached, at risk; row urgency."""
 
 from __future__ import annotations
 

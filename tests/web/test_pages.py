@@ -6,16 +6,27 @@ from __future__ import annotations
 import re
 import threading
 from datetime import datetime, timedelta
+from email import message_from_bytes
+from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
+from httpx import Response
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from mailtriage.config import ClassifyConfig, Config
 from mailtriage.store.database import Database
-from mailtriage.store.models import Correction, Ticket, TrainingExample, User
+from mailtriage.store.models import (
+    Correction,
+    Message,
+    OutboxItem,
+    Ticket,
+    TicketEvent,
+    TrainingExample,
+    User,
+)
 from mailtriage.web import create_app
 from mailtriage.web.headers import CSP
 from tests.web.conftest import (
@@ -26,6 +37,7 @@ from tests.web.conftest import (
     USER,
     Seeded,
     csrf_from,
+    local,
     login,
 )
 
@@ -510,3 +522,253 @@ def test_refused_correction_is_explained(staff: TestClient, seeded: Seeded) -> N
     assert "flash-error" in html and "priority" in html
     with seeded.db.session() as s:
         assert s.scalar(select(Ticket.type).where(Ticket.number == 1003)) == "change"
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff replies from the ticket page
+
+
+def _ticket_row(seeded: Seeded, number: int) -> Ticket:
+    with seeded.db.session() as s:
+        t = s.scalar(select(Ticket).where(Ticket.number == number))
+        assert t is not None
+        s.expunge(t)
+        return t
+
+
+def _clock_state(html: str, element_id: str) -> str:
+    match = re.search(rf'id="{element_id}">\s*<span class="clock clock-\w+" data-state="(\w+)"',
+                      html)
+    assert match, f"no clock in #{element_id}"
+    return match.group(1)
+
+
+def _reply(staff: TestClient, number: int, text: str, then: str = "") -> Response:
+    page = staff.get(f"/tickets/{number}", headers={"Accept-Language": "en"})
+    return staff.post(f"/tickets/{number}/reply",
+                      data={"csrf": csrf_from(page.text), "text": text, "then_status": then},
+                      headers={"Accept-Language": "en"}, follow_redirects=False)
+
+
+def test_reply_without_csrf_token_is_refused(staff: TestClient, seeded: Seeded) -> None:
+    response = staff.post("/tickets/1001/reply", data={"text": "Hallo Pieter"},
+                          follow_redirects=False)
+    assert response.status_code == 403
+    response = staff.post("/tickets/1001/reply", data={"text": "Hallo", "csrf": "forged"},
+                          follow_redirects=False)
+    assert response.status_code == 403
+    with seeded.db.session() as s:
+        assert s.scalars(select(OutboxItem)).all() == []
+        assert s.scalars(select(Message).where(Message.direction == "out")).all() == []
+    assert _ticket_row(seeded, 1001).first_response_at is None
+
+
+def test_reply_is_queued_threaded_and_stops_the_response_clock(staff: TestClient,
+                                                               seeded: Seeded) -> None:
+    before = staff.get("/tickets/1001", headers={"Accept-Language": "en"}).text
+    assert 'id="reply-form"' in before
+    assert _clock_state(before, "response-due") == "at_risk"
+    response = _reply(staff, 1001, "Hallo Pieter,\n\nWe kijken ernaar.\n\nGroet, Anna")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/tickets/1001#messages"
+    with seeded.db.session() as s:
+        (row,) = s.scalars(select(OutboxItem)).all()
+        (out,) = s.scalars(select(Message).where(Message.direction == "out")).all()
+        assert (row.kind, row.status, row.recipient) == ("reply", "pending", "pieter@acme.nl")
+        assert row.message_id == out.message_id
+        mail = message_from_bytes(row.body, policy=default_policy)
+    assert mail["In-Reply-To"] == "<1001@example.test>"
+    assert mail["Subject"] == "Re: Webshop geeft foutmelding bij afrekenen [#1001]"
+    assert "We kijken ernaar." in mail.get_content()
+    t = _ticket_row(seeded, 1001)
+    assert (t.first_response_at, t.status) == (NOW, "open")
+
+    html = staff.get("/tickets/1001", headers={"Accept-Language": "en"}).text
+    assert "First response recorded" in html and "Reply queued for pieter@acme.nl." in html
+    assert html.count("badge-staff") == 1 and "staff reply" in html
+    assert 'data-outbox="pending"' in html and "waiting to be sent" in html
+    assert "We kijken ernaar." in html
+    # answered at 10:30, due 11:00: met; resolution still running
+    assert _clock_state(html, "response-due") == "met"
+    assert "answered Tue 10 Mar 2026 10:30" in html
+    assert _clock_state(html, "resolution-due") == "running"
+
+
+def test_reply_then_waiting_pauses_the_resolution_clock(staff: TestClient,
+                                                        seeded: Seeded) -> None:
+    response = _reply(staff, 1002, "Kunt u een schermafbeelding sturen?", then="waiting")
+    assert response.status_code == 303
+    t = _ticket_row(seeded, 1002)
+    assert (t.status, t.first_response_at) == ("waiting", NOW)
+    html = staff.get("/tickets/1002", headers={"Accept-Language": "en"}).text
+    # response was due Mon 17:00 and came Tue 10:30: breached, stopped
+    assert _clock_state(html, "response-due") == "breached"
+    # received Mon 09:00, medium (16 office hours): Mon 8h + Tue 08:30-10:30 2h used, 6h left
+    assert _clock_state(html, "resolution-due") == "paused"
+    assert "6h 00m left" in html
+    assert '<li class="current" aria-current="step">Waiting on customer</li>' in html
+    queue = staff.get("/?lang=en", headers={"Accept-Language": "en"}).text
+    row = _row(queue, 1002)
+    assert 'data-state="paused"' in row and "row-none" in row
+    with seeded.db.session() as s:
+        kinds = [(e.kind, e.actor, e.data.get("to")) for e in s.scalars(
+            select(TicketEvent).join(Ticket).where(Ticket.number == 1002)
+            .order_by(TicketEvent.id))]
+    assert kinds == [("response", USER, None), ("status_changed", USER, "waiting")]
+
+
+def test_a_later_reply_is_not_a_first_response(staff: TestClient, seeded: Seeded) -> None:
+    _reply(staff, 1006, "Heeft u de gegevens al gevonden?")
+    t = _ticket_row(seeded, 1006)
+    assert t.first_response_at == local(9, 14, 30)
+    assert t.status == "waiting"  # kept
+    html = staff.get("/tickets/1006", headers={"Accept-Language": "en"}).text
+    assert "Reply queued for kees@bakkerij.nl." in html
+    assert "First response recorded" not in html
+    assert _clock_state(html, "resolution-due") == "paused"
+
+
+def test_reply_then_resolved_stops_the_resolution_clock(staff: TestClient,
+                                                        seeded: Seeded) -> None:
+    _reply(staff, 1001, "Opgelost: de betaalmodule is hersteld.", then="resolved")
+    t = _ticket_row(seeded, 1001)
+    assert (t.status, t.resolved_at, t.first_response_at) == ("resolved", NOW, NOW)
+    html = staff.get("/tickets/1001", headers={"Accept-Language": "en"}).text
+    assert _clock_state(html, "resolution-due") == "met"
+    assert "resolved Tue 10 Mar 2026 10:30" in html
+
+
+@pytest.mark.parametrize(("status", "error", "shown"), [
+    ("sent", "", "sent · Tue 10 Mar 2026 10:31"),
+    ("failed", "gave up after 5 attempts: 550 mailbox unavailable", "sending failed"),
+    ("uncertain", "connection lost after DATA", "uncertain whether sent"),
+])
+def test_outbox_state_of_a_reply_is_shown(staff: TestClient, seeded: Seeded, status: str,
+                                          error: str, shown: str) -> None:
+    _reply(staff, 1001, "Hallo")
+    with seeded.db.session() as s:
+        s.execute(update(OutboxItem).values(
+            status=status, last_error=error, attempts=5 if error else 1,
+            sent_at=NOW + timedelta(minutes=1) if status == "sent" else None))
+    html = staff.get("/tickets/1001", headers={"Accept-Language": "en"}).text
+    assert f'data-outbox="{status}"' in html and shown in html
+    if error:
+        assert error in html and "5 attempts" in html
+
+
+@pytest.mark.parametrize(("number", "text", "then", "message"), [
+    (1001, "   \n ", "", "The reply is empty."),
+    (1001, "Hallo", "closed", "After a reply the ticket can be open, waiting or resolved."),
+    (1001, "x" * 100_001, "", "The reply is too long."),
+])
+def test_refused_reply_is_explained_and_stores_nothing(staff: TestClient, seeded: Seeded,
+                                                       number: int, text: str, then: str,
+                                                       message: str) -> None:
+    response = _reply(staff, number, text, then)
+    assert response.headers["location"] == f"/tickets/{number}"
+    html = staff.get(f"/tickets/{number}", headers={"Accept-Language": "en"}).text
+    assert "flash-error" in html and message in html
+    with seeded.db.session() as s:
+        assert s.scalars(select(OutboxItem)).all() == []
+    assert _ticket_row(seeded, number).first_response_at is None
+
+
+def test_reply_to_unknown_ticket_is_404(staff: TestClient) -> None:
+    token = csrf_from(staff.get("/tickets/1001").text)
+    response = staff.post("/tickets/99999/reply", data={"csrf": token, "text": "Hallo"})
+    assert response.status_code == 404
+
+
+# ---------------------------------------------------------------------------------------------
+# Status lifecycle and the change estimate
+
+
+def test_status_walks_the_lifecycle_with_an_audit_trail(staff: TestClient,
+                                                        seeded: Seeded) -> None:
+    steps = [("new", "open"), ("open", "waiting"), ("waiting", "resolved"),
+             ("resolved", "closed"), ("closed", "open")]
+    for current, target in steps:
+        html = staff.get("/tickets/1003", headers={"Accept-Language": "en"}).text
+        quick = html[html.index('class="quick"'):html.index('id="correct-form"')]
+        offered = re.findall(r'<button name="status" value="(\w+)"', quick)
+        assert target in offered and current not in offered
+        staff.post("/tickets/1003/correct", data={"csrf": csrf_from(html), "status": target})
+        assert _ticket_row(seeded, 1003).status == target
+    with seeded.db.session() as s:
+        corrections = s.scalars(select(Correction).order_by(Correction.id)).all()
+        events = s.scalars(select(TicketEvent).where(TicketEvent.kind == "status_changed")
+                           .order_by(TicketEvent.id)).all()
+    assert [(c.before["status"], c.after["status"], c.actor) for c in corrections] == [
+        (a, b, USER) for a, b in steps]
+    assert [(e.data["from"], e.data["to"]) for e in events
+            if e.ticket_id == corrections[0].ticket_id] == steps
+    t = _ticket_row(seeded, 1003)
+    assert (t.resolved_at, t.closed_at) == (None, None)  # reopened
+
+
+def test_closing_stamps_resolution_and_close(staff: TestClient, seeded: Seeded) -> None:
+    page = staff.get("/tickets/1001")
+    staff.post("/tickets/1001/correct", data={"csrf": csrf_from(page.text), "status": "closed"})
+    t = _ticket_row(seeded, 1001)
+    assert (t.status, t.resolved_at, t.closed_at) == ("closed", NOW, NOW)
+    html = staff.get("/tickets/1001", headers={"Accept-Language": "en"}).text
+    assert _clock_state(html, "resolution-due") == "met"  # resolved 10:30, due 13:00
+    assert _clock_state(html, "response-due") == "at_risk"  # nobody answered yet
+
+
+def _estimate(staff: TestClient, number: int, hours: str, generic: bool = False) -> Response:
+    page = staff.get(f"/tickets/{number}", headers={"Accept-Language": "en"})
+    data = {"csrf": csrf_from(page.text), "estimate": "1", "change_hours": hours,
+            "status": "", "note": ""}
+    if generic:
+        data["change_generic"] = "1"
+    return staff.post(f"/tickets/{number}/correct", data=data,
+                      headers={"Accept-Language": "en"}, follow_redirects=False)
+
+
+def test_estimate_sets_the_change_window(staff: TestClient, seeded: Seeded) -> None:
+    html = staff.get("/tickets/1003", headers={"Accept-Language": "en"}).text
+    assert "Give an estimate to set the delivery window." in html
+    assert _estimate(staff, 1003, "6,5").status_code == 303
+    t = _ticket_row(seeded, 1003)
+    assert (t.change_hours, t.change_generic) == (6.5, False)
+    # 4-8 hours at low workload: 2 to 3 weeks after Tue 10 Mar, on Mon-Thu
+    # 10 working days -> Tue 24 Mar, 15 -> Tue 31 Mar
+    assert t.change_window == {"kind": "window", "workload": "low", "earliest": "2026-03-24",
+                               "latest": "2026-03-31"}
+    html = staff.get("/tickets/1003", headers={"Accept-Language": "en"}).text
+    window = re.search(r'id="change-window">(.*?)</dd>', html, re.S)
+    assert window and window.group(1).strip() == (
+        "Tue 24 Mar 2026 \N{EN DASH} Tue 31 Mar 2026 (workload low)")
+    assert "Change window: Tue 24 Mar 2026" in html  # in the flash
+    assert 'name="change_hours" inputmode="decimal" size="6" maxlength="12" value="6.5"' in html
+    (c,) = s_corrections(seeded)
+    assert (c.before["change_hours"], c.after["change_hours"]) == (None, 6.5)
+
+
+def test_generic_work_goes_with_the_next_release(staff: TestClient, seeded: Seeded) -> None:
+    _estimate(staff, 1003, "3", generic=True)
+    html = staff.get("/tickets/1003", headers={"Accept-Language": "en"}).text
+    window = re.search(r'id="change-window">(.*?)</dd>', html, re.S)
+    assert window and window.group(1).strip() == "with the next release"
+    assert _ticket_row(seeded, 1003).change_generic is True
+
+
+@pytest.mark.parametrize("hours", ["abc", "0", "-2", "nan", "1e9"])
+def test_bad_estimate_is_refused(staff: TestClient, seeded: Seeded, hours: str) -> None:
+    _estimate(staff, 1003, hours)
+    html = staff.get("/tickets/1003", headers={"Accept-Language": "en"}).text
+    assert "flash-error" in html and "estimate" in html
+    assert s_corrections(seeded) == []
+    assert _ticket_row(seeded, 1003).change_window is None
+
+
+def test_unchanged_estimate_records_nothing(staff: TestClient, seeded: Seeded) -> None:
+    _estimate(staff, 1003, "6")
+    _estimate(staff, 1003, "6.0")
+    assert len(s_corrections(seeded)) == 1
+
+
+def s_corrections(seeded: Seeded) -> list[Correction]:
+    with seeded.db.session() as s:
+        return list(s.scalars(select(Correction).order_by(Correction.id)))
