@@ -85,6 +85,9 @@ def deliver_due(db: Database, transport: Transport, now: Callable[[], datetime],
             status, error = "failed", str(exc)
         with db.session() as s:
             values: dict[str, object] = {"status": status, "last_error": error}
+            if stop:
+                # Not this message's attempt: a broken setup must not use up its retries.
+                values["attempts"] = OutboxItem.attempts - 1
             if status == "sent":
                 values["sent_at"] = now()
             if next_at is not None:
