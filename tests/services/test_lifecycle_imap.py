@@ -10,7 +10,7 @@ Europe/Amsterdam; March 2026 has no public holidays, summer time starts on Sunda
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -131,7 +131,7 @@ class Desk:
                                              Participant))
 
 
-def make_desk(box: ImapMailbox, tmp_path: Path, **lifecycle: object) -> Desk:
+def make_desk(box: ImapMailbox, tmp_path: Path, reopen_window_days: int = 14) -> Desk:
     with box.server.client(box.user) as client:
         client.create_folder("Sent")
     config = Config(
@@ -140,7 +140,7 @@ def make_desk(box: ImapMailbox, tmp_path: Path, **lifecycle: object) -> Desk:
         mailboxes=(box.config(sent_folder="Sent"),),
         smtp=SmtpConfig(transport="file", directory=tmp_path / "outbox", from_address=HELPDESK),
         classify=ClassifyConfig(model_dir=tmp_path / "model"),
-        lifecycle=replace(LifecycleConfig(staff_addresses=STAFF), **lifecycle),
+        lifecycle=LifecycleConfig(staff_addresses=STAFF, reopen_window_days=reopen_window_days),
         run=RunConfig(lock_file=tmp_path / "mailtriage.lock"),
     )
     return Desk(box, config, Database(config.database.url))
@@ -274,6 +274,33 @@ def test_staff_reply_by_cc_in_the_inbox_is_the_response(desk: Desk) -> None:
     report = desk.run(at(3, 11, 5))
     assert [m.fetched for m in report.mailboxes] == [0, 0]
     assert desk.snapshot() == before
+
+
+def test_a_reply_stamped_before_the_helpdesk_received_the_mail_counts_at_receipt(
+        desk: Desk) -> None:
+    # Anna answered from her own mailbox, where the customer's mail arrived first; the
+    # helpdesk copy was delivered 45 seconds after her reply was filed. The response cannot
+    # lie before the ticket's receipt: it counts at receipt, and every clock still works.
+    desk.box.append(outage(), internaldate=at(3, 10))
+    desk.box.append(mail(
+        sender="Anna <anna@webbureau.example>", to="jan1@klant1.example",
+        subject="Re: Webshop ligt eruit (1)", message_id="<quick@webbureau.example>",
+        in_reply_to="<outage-1@klant1.example>", body="We zijn ermee bezig.\n"),
+        internaldate=at(3, 9, 59) + timedelta(seconds=15), folder="Sent")
+    report = desk.run(at(3, 10, 1))
+    assert [o.kind for o in report.details] == ["ticket", "response"], report.details
+    assert not report.problems
+    number = report.details[0].ticket_number
+    assert number is not None
+    t = desk.ticket(number)
+    assert (t.first_response_at, t.status) == (at(3, 10), "open")
+    with desk.db.session() as s:
+        ticket = s.get(Ticket, t.id)
+        assert ticket is not None
+        clocks = clocks_for(s, ticket, CommitmentCalculator(desk.config), at(3, 10, 1))
+    assert clocks is not None and clocks.response.status == "met"
+    # The next run's staff alerts read the clocks too.
+    assert not desk.run(at(3, 10, 2)).problems
 
 
 # ---------------------------------------------------------------------------------------------

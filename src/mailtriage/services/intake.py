@@ -387,7 +387,9 @@ def _staff_mail(session: Session, ctx: IntakeContext, prep: Prepared, mail: Pars
     msg.direction = "out"
     msg.ticket_id = ticket.id
     session.add(msg)
-    at = mail.received_at
+    # Filed before the helpdesk copy of the customer's mail arrived (a reply from a staff
+    # member's own mailbox, clocks apart): a response never lies before the ticket's receipt.
+    at = max(mail.received_at, ticket.received_at)
     if ticket.first_response_at is None or at < ticket.first_response_at:
         ticket.first_response_at = at
     if ticket.status == "new":
