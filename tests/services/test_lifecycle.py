@@ -1,0 +1,283 @@
+"""Lifecycle rules of the services on both databases: who is staff, how staff mail threads,
+how recorded events become clock facts, and the reopen window at its edge.
+
+The intake cases run the real pipeline over a directory of ``.eml`` files, whose receipt time
+is the top ``Received:`` header (the IMAP cases live in ``test_lifecycle_imap.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from mailtriage.config import (
+    ClassifyConfig,
+    Config,
+    DatabaseConfig,
+    LifecycleConfig,
+    MailboxConfig,
+    RunConfig,
+    SmtpConfig,
+    StorageConfig,
+)
+from mailtriage.services.clocks import ticket_facts
+from mailtriage.services.commitments import CommitmentCalculator
+from mailtriage.services.corrections import apply_correction
+from mailtriage.services.intake import IntakeContext
+from mailtriage.services.pipeline import RunReport, run_once
+from mailtriage.services.replies import ReplyComposer
+from mailtriage.sla.clocks import Pause, PriorityChange
+from mailtriage.store.database import Database
+from mailtriage.store.files import FileStore
+from mailtriage.store.models import Classification, OutboxItem, Ticket, TicketEvent
+
+AMS = ZoneInfo("Europe/Amsterdam")
+HELPDESK = "helpdesk@example.test"
+STAFF = ("webbureau.example", "piet@freelance.example")
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, day, hour, minute, tzinfo=AMS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Who is staff
+
+
+@pytest.mark.parametrize(("address", "staff"), [
+    ("anna@webbureau.example", True),
+    ("Anna@WebBureau.Example", True),  # addresses compare without case
+    ("bas@support.webbureau.example", True),  # a subdomain of a staff domain
+    ("piet@freelance.example", True),  # a single listed address
+    ("jan@freelance.example", False),  # ... is not its whole domain
+    ("x@nietwebbureau.example", False),  # a look-alike domain
+    ("x@webbureau.example.evil.test", False),
+    ("webbureau.example@klant.example", False),  # the domain as a local part
+    ("jan@klant.example", False),
+])
+def test_staff_addresses_and_domains(tmp_path: Path, address: str, staff: bool) -> None:
+    config = Config(lifecycle=LifecycleConfig(staff_addresses=STAFF))
+    ctx = IntakeContext(config=config, files=FileStore(tmp_path), commitments=CommitmentCalculator(
+        config), replies=ReplyComposer(config, lambda: at(2, 9)), now=lambda: at(2, 9))
+    assert ctx.is_staff(address) is staff
+
+
+# ---------------------------------------------------------------------------------------------
+# Recorded events become the clock's facts
+
+
+def change(frm: str, to: str) -> dict[str, str]:
+    return {"from": frm, "to": to}
+
+
+@pytest.mark.parametrize(("events", "pauses", "changes"), [
+    ([], (), ()),
+    # waiting, then the customer answered
+    ([("status_changed", at(2, 11), change("open", "waiting")),
+      ("status_changed", at(3, 9), change("waiting", "open"))],
+     (Pause(at(2, 11), at(3, 9)),), ()),
+    # still waiting: an open pause
+    ([("status_changed", at(2, 11), change("new", "waiting"))], (Pause(at(2, 11)),), ()),
+    # resolved straight from waiting: the pause ends at the resolution
+    ([("status_changed", at(2, 11), change("open", "waiting")),
+      ("status_changed", at(4, 10), change("waiting", "resolved"))],
+     (Pause(at(2, 11), at(4, 10)),), ()),
+    # two pauses; a reopen (resolved -> open) is no pause
+    ([("status_changed", at(2, 10), change("open", "waiting")),
+      ("status_changed", at(2, 12), change("waiting", "open")),
+      ("status_changed", at(2, 14), change("open", "resolved")),
+      ("status_changed", at(3, 9), change("resolved", "open")),
+      ("status_changed", at(3, 10), change("open", "waiting")),
+      ("status_changed", at(3, 15), change("waiting", "open"))],
+     (Pause(at(2, 10), at(2, 12)), Pause(at(3, 10), at(3, 15))), ()),
+    # priority changes in order; responses and alerts are no clock facts
+    ([("priority_changed", at(2, 10), change("medium", "high")),
+      ("response", at(2, 10, 30), {}),
+      ("priority_changed", at(2, 11), change("high", "low"))],
+     (), (PriorityChange(at(2, 10), "high"), PriorityChange(at(2, 11), "low"))),
+])
+def test_ticket_facts_from_events(db_url: str, events: list[tuple[str, datetime, dict[str, str]]],
+                                  pauses: tuple[Pause, ...],
+                                  changes: tuple[PriorityChange, ...]) -> None:
+    db = Database(db_url)
+    db.migrate()
+    try:
+        with db.session() as s:
+            ticket = Ticket(number=1001, type="incident", priority="low", status="open",
+                            received_at=at(2, 9), first_response_at=at(2, 10, 30))
+            s.add(ticket)
+            s.flush()
+            s.add(Classification(ticket_id=ticket.id, type="incident", priority="medium",
+                                 confidence=0.9, needs_review=False, rules=[], reasons=[],
+                                 source="auto"))
+            # Stored out of order: the facts follow the instants.
+            for kind, when, data in reversed(events):
+                s.add(TicketEvent(ticket_id=ticket.id, kind=kind, at=when, data=data))
+            s.flush()
+            facts = ticket_facts(s, ticket)
+        assert facts is not None
+        assert facts.priority == "medium"  # the first classification, not the current one
+        assert facts.received_at == at(2, 9)
+        assert facts.first_response_at == at(2, 10, 30)
+        assert facts.pauses == pauses
+        assert facts.priority_changes == changes
+    finally:
+        db.dispose()
+
+
+def test_no_clock_facts_without_an_incident_priority(db_url: str) -> None:
+    db = Database(db_url)
+    db.migrate()
+    try:
+        with db.session() as s:
+            for number, type_, priority in ((1, "change", None), (2, "other", None),
+                                            (3, "incident", None), (4, None, None)):
+                t = Ticket(number=number, type=type_, priority=priority, received_at=at(2, 9))
+                s.add(t)
+                s.flush()
+                assert ticket_facts(s, t) is None
+    finally:
+        db.dispose()
+
+
+# ---------------------------------------------------------------------------------------------
+# Intake over a directory of mail
+
+
+def eml(*, sender: str, subject: str, message_id: str, received: datetime,
+        in_reply_to: str | None = None, cc: str | None = None,
+        body: str = "Goedemorgen,\n\nOnze webshop ligt eruit, niemand kan bestellen.\n") -> bytes:
+    head = [f"Received: from mx.example.test by helpdesk.example.test; "
+            f"{format_datetime(received.astimezone(UTC))}",
+            f"From: {sender}", f"To: {HELPDESK}", f"Subject: {subject}",
+            f"Message-ID: {message_id}", "Date: Sun, 01 Feb 2026 03:00:00 +0100",
+            "MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8"]
+    if cc:
+        head.append(f"Cc: {cc}")
+    if in_reply_to:
+        head += [f"In-Reply-To: {in_reply_to}", f"References: {in_reply_to}"]
+    return ("\r\n".join(head) + "\r\n\r\n" + body.replace("\n", "\r\n")).encode()
+
+
+@dataclass
+class LocalDesk:
+    config: Config
+    db: Database
+    inbox: Path
+    count: int = 0
+
+    def deliver(self, data: bytes) -> None:
+        self.count += 1
+        (self.inbox / f"{self.count:04d}.eml").write_bytes(data)
+
+    def run(self, now: datetime) -> RunReport:
+        report = run_once(self.config, now=lambda: now)
+        assert not report.problems and not [m.error for m in report.mailboxes if m.error]
+        return report
+
+    def ticket(self, number: int) -> Ticket:
+        with self.db.session() as s:
+            t = s.scalar(select(Ticket).where(Ticket.number == number))
+            assert t is not None
+            s.expunge(t)
+            return t
+
+    def kinds(self, number: int, kind: str) -> list[TicketEvent]:
+        with self.db.session() as s:
+            rows = list(s.scalars(select(TicketEvent).join(Ticket).where(
+                Ticket.number == number, TicketEvent.kind == kind).order_by(TicketEvent.id)))
+            s.expunge_all()
+            return rows
+
+
+@pytest.fixture
+def local(tmp_path: Path, db_url: str) -> Iterator[LocalDesk]:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    config = Config(
+        database=DatabaseConfig(db_url),
+        storage=StorageConfig(directory=tmp_path / "files"),
+        mailboxes=(MailboxConfig(name="helpdesk", kind="emldir", path=inbox),),
+        smtp=SmtpConfig(transport="file", directory=tmp_path / "outbox", from_address=HELPDESK),
+        classify=ClassifyConfig(model_dir=tmp_path / "model"),
+        lifecycle=LifecycleConfig(staff_addresses=STAFF, reopen_window_days=3),
+        run=RunConfig(lock_file=tmp_path / "mailtriage.lock"),
+    )
+    desk = LocalDesk(config, Database(db_url), inbox)
+    yield desk
+    desk.db.dispose()
+
+
+def test_staff_answer_to_our_acknowledgement_and_staff_mail_about_nothing(
+        local: LocalDesk) -> None:
+    local.deliver(eml(sender="Jan <jan@klant.example>", subject="Webshop ligt eruit",
+                      message_id="<w1@klant.example>", received=at(2, 9)))
+    report = local.run(at(2, 9, 1))
+    [(kind, number)] = [(o.kind, o.ticket_number) for o in report.details]
+    assert kind == "ticket" and number is not None
+    with local.db.session() as s:
+        ack = s.scalar(select(OutboxItem.message_id).where(OutboxItem.kind == "ack"))
+    assert ack is not None
+
+    # Anna answers the customer's copy of our acknowledgement, the helpdesk in CC; only the
+    # In-Reply-To ties it to the ticket (the subject names no number).
+    local.deliver(eml(sender="anna@webbureau.example", subject="Re: uw melding",
+                      message_id="<a1@webbureau.example>", in_reply_to=ack, cc=HELPDESK,
+                      received=at(2, 9, 40), body="We zijn ermee bezig.\n"))
+    # A look-alike domain is a customer: a new ticket.
+    local.deliver(eml(sender="x@nietwebbureau.example", subject="Website geeft foutmelding",
+                      message_id="<x1@nietwebbureau.example>", received=at(2, 9, 45)))
+    # A staff member's own mail about no ticket opens none.
+    local.deliver(eml(sender="bas@webbureau.example", subject="Lunch vrijdag?",
+                      message_id="<b1@webbureau.example>", received=at(2, 9, 50),
+                      body="Wie gaat er mee?\n"))
+    report = local.run(at(2, 10))
+    assert [(o.kind, o.ticket_number) for o in report.details] == [
+        ("response", number), ("ticket", number + 1), ("ignored", None)]
+    assert "answers a message of the ticket" in report.details[0].reason
+    assert "refers to no ticket" in report.details[2].reason
+    t = local.ticket(number)
+    assert (t.first_response_at, t.status) == (at(2, 9, 40), "open")
+    assert [e.actor for e in local.kinds(number, "response")] == ["anna@webbureau.example"]
+
+
+def test_reopen_window_edges_and_a_closed_ticket(local: LocalDesk) -> None:
+    # Three tickets Mon 2 March; window 3 days.
+    for n in (1, 2, 3):
+        local.deliver(eml(sender=f"k{n}@klant{n}.example", subject=f"Storing {n}",
+                          message_id=f"<s{n}@klant{n}.example>", received=at(2, 9, n)))
+    local.run(at(2, 9, 10))
+    resolved = at(2, 15)
+    apply_correction(local.config, local.db, 1001, actor="anna", status="resolved", now=resolved)
+    apply_correction(local.config, local.db, 1002, actor="anna", status="resolved", now=resolved)
+    apply_correction(local.config, local.db, 1003, actor="anna", status="closed", now=resolved)
+    # Exactly three days after: still inside. One second more: outside. A closed ticket
+    # reopens like a resolved one.
+    window = timedelta(days=3)
+    local.deliver(eml(sender="k1@klant1.example", subject="Re: Storing 1",
+                      message_id="<r1@klant1.example>", in_reply_to="<s1@klant1.example>",
+                      received=resolved + window, body="Het is terug.\n"))
+    local.deliver(eml(sender="k2@klant2.example", subject="Re: Storing 2",
+                      message_id="<r2@klant2.example>", in_reply_to="<s2@klant2.example>",
+                      received=resolved + window + timedelta(seconds=1),
+                      body="Het is terug.\n"))
+    local.deliver(eml(sender="k3@klant3.example", subject="Re: Storing 3",
+                      message_id="<r3@klant3.example>", in_reply_to="<s3@klant3.example>",
+                      received=at(4, 9), body="Het is terug.\n"))
+    report = local.run(at(5, 16))
+    assert [(o.kind, o.ticket_number) for o in report.details] == [
+        ("followup", 1001), ("ticket", 1004), ("followup", 1003)]
+    assert local.ticket(1001).status == "open"
+    assert local.ticket(1002).status == "resolved"
+    assert local.ticket(1004).linked_ticket_id == local.ticket(1002).id
+    third = local.ticket(1003)
+    assert (third.status, third.resolved_at, third.closed_at) == ("open", None, None)
+    assert [(e.data["from"], e.data["to"]) for e in local.kinds(1003, "status_changed")] == [
+        ("new", "closed"), ("closed", "open")]
