@@ -8,7 +8,7 @@ weighs more than seed data, and (when the commitment changed) an update to the c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -46,8 +46,11 @@ class CorrectionResult:
 
 
 def snapshot(t: Ticket) -> dict[str, Any]:
+    """The corrected fields; instants in UTC, so one instant always reads the same (a value
+    from the database and one just computed in the calendar's zone must compare equal)."""
+
     def iso(v: datetime | None) -> str | None:
-        return None if v is None else v.isoformat()
+        return None if v is None else v.astimezone(UTC).isoformat()
 
     return {"type": t.type, "priority": t.priority, "status": t.status,
             "needs_review": t.needs_review, "response_due": iso(t.response_due),
