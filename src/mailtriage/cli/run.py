@@ -99,7 +99,7 @@ def _print_report(report: Any) -> None:
                 line += f" ({o.reason})"
             if o.reply:
                 line += f"; reply: {o.reply}"
-            out.print(line, markup=False)
+            out.print(line, markup=False, soft_wrap=True)  # one line per mail, for grep
     if report.delivery is not None:
         d = report.delivery
         out.print(f"Outgoing mail: {d.sent} sent, {d.retry_later} to retry, {d.failed} failed, "

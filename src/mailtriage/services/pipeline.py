@@ -20,10 +20,11 @@ from typing import Any, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import SQLAlchemyError
 
 from mailtriage.classify.decision import ClassifyInput, Decision
 from mailtriage.config import Config, MailboxConfig
-from mailtriage.errors import LockHeldError, MailboxError, MailtriageError
+from mailtriage.errors import LockHeldError, MailboxError, MailtriageError, StoreError
 from mailtriage.ingest.message import RawMail
 from mailtriage.ingest.sources.base import Cursor as SourceCursor
 from mailtriage.ingest.sources.base import MailSource, open_source
@@ -158,7 +159,9 @@ class Pipeline:
         try:
             with open_source(cfg, folder=folder) as source:
                 self._drain(cfg, source, report, role)
-        except MailboxError as exc:
+        except (MailboxError, StoreError) as exc:
+            # Batches committed before the failure stay stored and marked; the rest is
+            # fetched again by the next run.
             report.error = str(exc)
             log.error("mailbox %s/%s: %s", cfg.name, folder, exc)
         return report
@@ -217,6 +220,11 @@ class Pipeline:
                 self.progress(f"{cfg.name}/{source.folder}", len(batch))
             if not self.dry_run:
                 done = [o.uid for o in outcomes]
+                if cfg.processed_action == "move":
+                    # Only the headers of oversize mail were kept: it stays in the folder so
+                    # ``quarantine replay`` can fetch it whole once the limit is raised.
+                    partial = {p.raw.uid for p in prepared if p.raw.oversize}
+                    done = [uid for uid in done if uid not in partial]
                 try:
                     source.mark_processed(done)
                 except MailboxError as exc:
@@ -239,6 +247,10 @@ class Pipeline:
             else:
                 session.commit()
             return outcomes
+        except SQLAlchemyError as exc:
+            session.rollback()
+            raise StoreError(f"The batch could not be stored (nothing of it was kept): "
+                             f"{_one_line(exc)}") from exc
         except BaseException:
             session.rollback()
             raise
@@ -281,6 +293,13 @@ class Pipeline:
                 report.delivery = delivery.deliver_due(
                     self.db, transport, self.now, max_attempts=self.config.smtp.max_attempts)
         return report
+
+
+def _one_line(exc: SQLAlchemyError) -> str:
+    """The driver's own message of a database error, without SQLAlchemy's SQL dump."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    return f"{type(orig or exc).__name__}: {text.splitlines()[0] if text else ''}"
 
 
 @contextmanager
@@ -340,6 +359,8 @@ def run_once(config: Config, *, dry_run: bool = False, now: Callable[[], datetim
         with run_guard(config, db, clock()):
             return Pipeline(config, db, now=clock, dry_run=dry_run, executor=executor,
                             progress=progress).run()
+    except SQLAlchemyError as exc:  # the lease and other direct engine use
+        raise StoreError(f"Database error: {_one_line(exc)}") from exc
     finally:
         db.dispose()
 
