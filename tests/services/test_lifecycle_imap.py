@@ -303,6 +303,22 @@ def test_a_reply_stamped_before_the_helpdesk_received_the_mail_counts_at_receipt
     assert not desk.run(at(3, 10, 2)).problems
 
 
+def test_one_staff_reply_seen_in_sent_and_in_the_inbox_is_one_response(desk: Desk) -> None:
+    # Anna's client files her sent mail in the shared helpdesk mailbox's Sent folder, and she
+    # put the helpdesk in CC: a second copy arrives in the INBOX, with a Received line.
+    t = open_outage(desk, at(3, 10))
+    reply = mail(sender="Anna <anna@webbureau.example>", to="jan1@klant1.example", cc=HELPDESK,
+                 subject="Re: Webshop ligt eruit (1)", message_id="<both@webbureau.example>",
+                 in_reply_to="<outage-1@klant1.example>", body="We zijn ermee bezig.\n")
+    desk.box.append(reply, internaldate=at(3, 10, 20), folder="Sent")
+    delivered = b"Received: from mua by mx.example.test; Tue, 3 Mar 2026 10:20:02 +0100\r\n"
+    desk.box.append(delivered + reply, internaldate=at(3, 10, 20) + timedelta(seconds=2))
+    report = desk.run(at(3, 10, 30))
+    assert sorted(o.kind for o in report.details) == ["ignored", "response"], report.details
+    assert [e.at for e in desk.events(t.number, "response")] == [at(3, 10, 20)]
+    assert desk.ticket(t.number).first_response_at == at(3, 10, 20)
+
+
 # ---------------------------------------------------------------------------------------------
 # Waiting on the customer
 

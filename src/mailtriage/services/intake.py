@@ -382,14 +382,28 @@ def _staff_mail(session: Session, ctx: IntakeContext, prep: Prepared, mail: Pars
         return Outcome(uid, "ignored", reason)
     ticket = session.get(Ticket, ticket_id)
     assert ticket is not None
+    # Filed before the helpdesk copy of the customer's mail arrived (a reply from a staff
+    # member's own mailbox, clocks apart): a response never lies before the ticket's receipt.
+    at = max(mail.received_at, ticket.received_at)
+    if mail.message_id and session.scalar(select(Message.id).where(
+            Message.ticket_id == ticket.id, Message.outcome == "response",
+            Message.message_id == _clean(mail.message_id)[:998]).limit(1)):
+        # The same reply seen twice (filed in Sent and received by CC): one response, at the
+        # earlier of the two instants.
+        reason = f"another copy of a staff response already recorded on #{ticket.number}"
+        session.add(_new_message(ctx, prep, mail, origin, "ignored", reason))
+        for event in session.scalars(select(TicketEvent).where(
+                TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "response")):
+            if event.data.get("message_id") == mail.message_id and at < event.at:
+                event.at = at
+        if ticket.first_response_at is None or at < ticket.first_response_at:
+            ticket.first_response_at = at
+        return Outcome(uid, "ignored", reason)
     reason = f"response by staff from {where}: {how}"
     msg = _new_message(ctx, prep, mail, origin, "response", reason)
     msg.direction = "out"
     msg.ticket_id = ticket.id
     session.add(msg)
-    # Filed before the helpdesk copy of the customer's mail arrived (a reply from a staff
-    # member's own mailbox, clocks apart): a response never lies before the ticket's receipt.
-    at = max(mail.received_at, ticket.received_at)
     if ticket.first_response_at is None or at < ticket.first_response_at:
         ticket.first_response_at = at
     if ticket.status == "new":
