@@ -156,3 +156,42 @@ def test_a_missing_mailbox_is_reported_and_the_others_still_run(
     plain = cli(capsys, setup, "run", "--workers", "0")
     assert plain.code == 1
     assert "weg/INBOX:" in plain.out and "Traceback" not in plain.err
+
+
+def test_a_database_that_cannot_be_created_is_one_line_not_a_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "bestand").write_text("geen map")
+    setup = emldir_setup(tmp_path)
+    broken = setup.rewrite(database={"url": f"sqlite:///{tmp_path / 'bestand' / 'm.db'}"})
+
+    result = cli(capsys, broken, "run", "--json", "--workers", "0")
+
+    assert result.code == 1
+    assert result.out == ""
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "cannot be created" in lines[0]
+
+
+def test_an_unexpected_fault_ends_in_one_line_and_status_1(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailtriage.services import delivery
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("kapot\ntweede regel")
+
+    monkeypatch.delenv("MAILTRIAGE_DEBUG", raising=False)
+    monkeypatch.setattr(delivery, "deliver_due", broken)
+    setup = emldir_setup(tmp_path)
+
+    result = cli(capsys, setup, "run", "--json", "--workers", "0")
+
+    assert result.code == 1
+    assert result.err.strip().splitlines() == [
+        "mailtriage: unexpected error RuntimeError: kapot (set MAILTRIAGE_DEBUG=1 to see where)"]
+    # What was stored before the fault stays stored, once.
+    assert len(tickets(capsys, setup)) == 2
+    monkeypatch.undo()
+    code, report = run_json(capsys, setup)
+    assert code == 0 and report["messages"] == []
+    assert report["delivery"]["sent"] == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -82,6 +83,14 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    except Exception as exc:  # a fault of ours: one line, never a traceback for cron mail
+        if os.environ.get("MAILTRIAGE_DEBUG"):
+            raise
+        text = str(exc).strip().splitlines()
+        click.echo(f"mailtriage: unexpected error {type(exc).__name__}"
+                   + (f": {text[0]}" if text else "")
+                   + " (set MAILTRIAGE_DEBUG=1 to see where)", err=True)
+        sys.exit(1)
     if isinstance(result, int):
         sys.exit(result)
     return result

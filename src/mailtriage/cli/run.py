@@ -104,6 +104,8 @@ def _print_report(report: Any) -> None:
         d = report.delivery
         out.print(f"Outgoing mail: {d.sent} sent, {d.retry_later} to retry, {d.failed} failed, "
                   f"{d.uncertain} uncertain.")
+        if d.setup_error:
+            out.print(f"Sending stopped: {d.setup_error}", markup=False, soft_wrap=True)
 
 
 COMMANDS = [run_command]

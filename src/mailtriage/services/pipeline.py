@@ -83,7 +83,8 @@ class RunReport:
     @property
     def needs_attention(self) -> bool:
         return any(m.error or m.count("quarantined") for m in self.mailboxes) or bool(
-            self.delivery and (self.delivery.failed or self.delivery.uncertain)) or bool(
+            self.delivery and (self.delivery.failed or self.delivery.uncertain
+                               or self.delivery.setup_error)) or bool(
             self.problems)
 
     @property
