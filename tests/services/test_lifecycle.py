@@ -281,3 +281,25 @@ def test_reopen_window_edges_and_a_closed_ticket(local: LocalDesk) -> None:
     assert (third.status, third.resolved_at, third.closed_at) == ("open", None, None)
     assert [(e.data["from"], e.data["to"]) for e in local.kinds(1003, "status_changed")] == [
         ("new", "closed"), ("closed", "open")]
+
+
+def test_customer_answer_to_a_staff_reply_from_a_mail_client_threads(local: LocalDesk) -> None:
+    # The customer's client names only Anna's reply (In-Reply-To and References), and Anna's
+    # subject carries no ticket number: the answer still belongs to the ticket.
+    local.deliver(eml(sender="Jan <jan@klant.example>", subject="Webshop ligt eruit",
+                      message_id="<w1@klant.example>", received=at(2, 9)))
+    local.deliver(eml(sender="anna@webbureau.example", subject="Re: Webshop ligt eruit",
+                      message_id="<a1@webbureau.example>", in_reply_to="<w1@klant.example>",
+                      cc=HELPDESK, received=at(2, 9, 30), body="Welke browser?\n"))
+    report = local.run(at(2, 9, 31))
+    assert [o.kind for o in report.details] == ["ticket", "response"]
+    apply_correction(local.config, local.db, 1001, actor="anna", status="waiting",
+                     now=at(2, 9, 32))
+    local.deliver(eml(sender="Jan <jan@klant.example>", subject="Re: Re: Webshop ligt eruit",
+                      message_id="<w2@klant.example>", in_reply_to="<a1@webbureau.example>",
+                      received=at(2, 11), body="Chrome.\n"))
+    report = local.run(at(2, 11, 1))
+    assert [(o.kind, o.ticket_number) for o in report.details] == [("followup", 1001)]
+    assert local.ticket(1001).status == "open"
+    assert [(e.data["from"], e.data["to"], e.at) for e in local.kinds(1001, "status_changed")][
+        -1] == ("waiting", "open", at(2, 11))

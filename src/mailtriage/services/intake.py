@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from mailtriage.classify.decision import Decision
@@ -241,9 +241,12 @@ def _thread(session: Session, mail: ParsedMail) -> tuple[int | None, str]:
         ours_id = session.scalar(select(OutboxItem.ticket_id).where(
             OutboxItem.message_id.in_(refs), OutboxItem.ticket_id.is_not(None)).limit(1))
         ours = _ticket_lookup(session, ours_id)
+        # The customer's own messages, and staff replies sent from a mail client (recorded
+        # from a sent folder or a staff address), which a customer's answer may name alone.
         theirs_id = session.scalar(select(Message.ticket_id).where(
             Message.message_id.in_(refs), Message.ticket_id.is_not(None),
-            Message.direction == "in").order_by(Message.id.desc()).limit(1))
+            or_(Message.direction == "in", Message.outcome == "response"))
+            .order_by(Message.id.desc()).limit(1))
         theirs = _ticket_lookup(session, theirs_id)
     by_subject = None
     number = subject_ticket_number(mail.subject)
