@@ -219,3 +219,26 @@ def test_tickets_status_refusals(cli: Cli) -> None:
     assert code == 1 and "There is no ticket #9999." in err
     code, _, err = cli("tickets", "status", "1001", "pending")
     assert code == 2 and "pending" in err
+
+
+def test_tickets_reply_then_waiting_pauses_until_set_open(cli: Cli,
+                                                          setup: tuple[Path, Database]) -> None:
+    _, db = setup
+    number = 1012  # M6 again: resolution due Tue 17 March 16:00, answered Mon 09:00
+    cli.now = mar(17, 15)
+    data = cli.json("tickets", "reply", str(number), "--text", "Kunt u een schermafbeelding "
+                    "sturen?", "--then", "waiting")
+    assert data["status"] == "waiting" and data["first_response"] is False
+    assert data["to"] == "klant11@bedrijf11.example"
+    # 1 office hour was left at 15:00. Waiting until Thu 19 March 09:30: paused Tue 15:00-17:00,
+    # Wed all day, Thu 08:30-09:30; due = Thu 09:30 + 1 h = 10:30.
+    cli.now = mar(19, 9, 30)
+    data = cli.json("tickets", "status", str(number), "open")
+    assert datetime.fromisoformat(data["after"]["resolution_due"]) == mar(19, 10, 30)
+    with db.session() as s:
+        ticket = s.scalar(select(Ticket).where(Ticket.number == number))
+        assert ticket is not None
+        assert ticket.first_response_at == mar(16, 9)  # the first reply still counts
+        replies = s.scalars(select(OutboxItem).where(OutboxItem.ticket_id == ticket.id,
+                                                     OutboxItem.kind == "reply")).all()
+        assert len(replies) == 2
