@@ -772,3 +772,33 @@ def test_unchanged_estimate_records_nothing(staff: TestClient, seeded: Seeded) -
 def s_corrections(seeded: Seeded) -> list[Correction]:
     with seeded.db.session() as s:
         return list(s.scalars(select(Correction).order_by(Correction.id)))
+
+
+@pytest.mark.parametrize(("status", "requeued"), [("failed", True), ("uncertain", True),
+                                                  ("sent", False), ("pending", False)])
+def test_send_a_failed_or_uncertain_reply_again(staff: TestClient, seeded: Seeded, status: str,
+                                                requeued: bool) -> None:
+    _reply(staff, 1001, "Hallo")
+    with seeded.db.session() as s:
+        s.execute(update(OutboxItem).values(status=status, last_error="550 no", attempts=5,
+                                            next_attempt_at=NOW - timedelta(days=1)))
+        item = s.scalar(select(OutboxItem.id))
+    html = staff.get("/tickets/1001", headers={"Accept-Language": "en"}).text
+    action = f"/tickets/1001/outbox/{item}/requeue"
+    assert (f'action="{action}"' in html) is requeued
+    # without the form token nothing happens
+    assert staff.post(action, data={}, follow_redirects=False).status_code == 403
+    # another ticket's number does not reach this row
+    wrong = staff.post(f"/tickets/1002/outbox/{item}/requeue", data={"csrf": csrf_from(html)})
+    assert wrong.status_code == 404
+    response = staff.post(action, data={"csrf": csrf_from(html)},
+                          headers={"Accept-Language": "en"}, follow_redirects=False)
+    assert response.headers["location"] == "/tickets/1001#messages"
+    with seeded.db.session() as s:
+        row = s.scalar(select(OutboxItem))
+        assert row is not None
+        assert row.status == ("pending" if requeued else status)
+        assert (row.next_attempt_at == NOW) is requeued
+    html = staff.get("/tickets/1001", headers={"Accept-Language": "en"}).text
+    assert ("The reply is queued to be sent again." in html) is requeued
+    assert ("Only a failed or uncertain mail can be sent again." in html) is not requeued

@@ -198,6 +198,15 @@ TEXTS: Final[Mapping[str, tuple[str, str]]] = {
     "outbox_failed": ("sending failed", "verzenden mislukt"),
     "outbox_uncertain": ("uncertain whether sent", "onzeker of verzonden"),
     "attempts": ("attempts", "pogingen"),
+    "send_again": ("Send again", "Opnieuw versturen"),
+    "uncertain_hint": ("The server may have received it: check the sent mail before sending "
+                       "again.",
+                       "De server heeft het mogelijk ontvangen: controleer de verzonden mail "
+                       "voordat u opnieuw verstuurt."),
+    "requeued": ("The reply is queued to be sent again.",
+                 "Het antwoord staat klaar om opnieuw te worden verstuurd."),
+    "requeue_refused": ("Only a failed or uncertain mail can be sent again.",
+                        "Alleen een mislukte of onzekere mail kan opnieuw worden verstuurd."),
     "lifecycle": ("Lifecycle", "Levenscyclus"),
     "step_open": ("Take on (open)", "In behandeling nemen"),
     "mark_closed": ("Close", "Sluiten"),

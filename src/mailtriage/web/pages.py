@@ -178,6 +178,7 @@ def queue_page(request: Request) -> Response:
 class Delivery:
     """Where an outgoing message stands in the outbox (pending, sent, failed, uncertain)."""
 
+    id: int
     status: str
     attempts: int
     sent_at: datetime | None
@@ -217,8 +218,9 @@ def _load_ticket(db: Database, number: int, prefer_text: bool, clocks: TicketClo
         messages = s.scalars(select(Message).where(Message.ticket_id == t.id)
                              .order_by(Message.received_at, Message.id)).all()
         deliveries = {
-            row.message_id: Delivery(row.status, row.attempts, row.sent_at, row.last_error)
-            for row in s.execute(select(OutboxItem.message_id, OutboxItem.status,
+            row.message_id: Delivery(row.id, row.status, row.attempts, row.sent_at,
+                                     row.last_error)
+            for row in s.execute(select(OutboxItem.id, OutboxItem.message_id, OutboxItem.status,
                                         OutboxItem.attempts, OutboxItem.sent_at,
                                         OutboxItem.last_error)
                                  .where(OutboxItem.ticket_id == t.id))
@@ -298,6 +300,25 @@ async def reply_to_ticket(request: Request, number: int) -> Response:
     message += f" {t('status')}: {t('status_' + result.status)}."
     add_flash(request, "ok", message)
     return RedirectResponse(target + "#messages", status_code=303)
+
+
+@router.post("/tickets/{number}/outbox/{item_id}/requeue")
+def requeue_reply(request: Request, number: int, item_id: int) -> Response:
+    """Staff decision: send a failed or uncertain reply again."""
+    from mailtriage.services.delivery import requeue
+
+    t = translator(request_language(request, _config(request)))
+    db = _db(request)
+    with db.session() as s:
+        owner = s.scalar(select(Ticket.number).join(OutboxItem, OutboxItem.ticket_id == Ticket.id)
+                         .where(OutboxItem.id == item_id))
+    if owner != number:
+        return render(request, "error.html", status_code=404, message_key="not_found")
+    if requeue(db, item_id, _now(request)):
+        add_flash(request, "ok", t("requeued"))
+    else:
+        add_flash(request, "error", t("requeue_refused"))
+    return RedirectResponse(f"/tickets/{number}#messages", status_code=303)
 
 
 def _changed(form: Mapping[str, Any], field: str, current: str | None,
