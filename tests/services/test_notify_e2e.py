@@ -339,9 +339,17 @@ point = sys.argv[3]
 if point == "before-delivery":
     import mailtriage.services.delivery as delivery
     delivery.mark_interrupted = lambda db: os._exit(17)
-else:
+elif point == "in-send":
     import mailtriage.notify.smtp as smtp
-    smtp.SmtpTransport.send = lambda self, *args: os._exit(17)
+    smtp.SmtpTransport.send = lambda self, *args, **kwargs: os._exit(17)
+else:  # after DATA was accepted: the message may be on its way
+    import mailtriage.notify.smtp as smtp
+
+    def send_then_die(self, *args, before_data=None, **kwargs):
+        before_data()
+        os._exit(17)
+
+    smtp.SmtpTransport.send = send_then_die
 from mailtriage.services.pipeline import run_once
 with open(sys.argv[1], "rb") as fh:
     config = pickle.load(fh)
@@ -381,11 +389,26 @@ def test_killed_after_the_ticket_commit_before_delivery_sends_exactly_one_reply_
     assert [(o.kind, o.status) for o in outbox(config)] == [("ack", "sent")]
 
 
-def test_killed_inside_the_transport_is_uncertain_and_sent_once_after_staff_requeue(
+def test_killed_in_the_transport_before_data_sends_exactly_one_reply_next_run(
         tmp_path: Path, imap_mailbox: ImapMailbox, smtp_server: SmtpTestServer) -> None:
     config = make_config(tmp_path, imap_mailbox, smtp_server)
     imap_mailbox.append(mail(*INCIDENT_NL), internaldate=local(11, 10))
     crash_run(tmp_path, config, local(11, 10, 1), "in-send")
+    [row] = outbox(config)
+    assert (row.status, row.attempts) == ("claimed", 1)
+    # Claimed but the message never went out: the next run sends it, once.
+    report = run(config, Clock(local(11, 10, 2)))
+    assert report.delivery is not None and report.delivery.sent == 1
+    run(config, Clock(local(11, 10, 3)))
+    assert len(smtp_server.messages) == 1
+    assert [(o.kind, o.status, o.attempts) for o in outbox(config)] == [("ack", "sent", 1)]
+
+
+def test_killed_after_data_is_uncertain_and_sent_once_after_staff_requeue(
+        tmp_path: Path, imap_mailbox: ImapMailbox, smtp_server: SmtpTestServer) -> None:
+    config = make_config(tmp_path, imap_mailbox, smtp_server)
+    imap_mailbox.append(mail(*INCIDENT_NL), internaldate=local(11, 10))
+    crash_run(tmp_path, config, local(11, 10, 1), "after-data")
     [row] = outbox(config)
     assert (row.status, row.attempts) == ("sending", 1)
     # The row was claimed; whether the server got the mail is unknown to the database, so the

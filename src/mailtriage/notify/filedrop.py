@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -35,7 +35,8 @@ class FileTransport:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
 
-    def send(self, message_bytes: bytes, sender: str, recipients: Sequence[str]) -> None:
+    def send(self, message_bytes: bytes, sender: str, recipients: Sequence[str], *,
+             before_data: Callable[[], None] | None = None) -> None:
         clean = [normalize_address(r) for r in recipients]
         if not recipients or any(r is None for r in clean):
             raise PermanentDeliveryError("recipient address rejected: not a valid plain address")
@@ -46,6 +47,8 @@ class FileTransport:
         for r in clean:
             trace += f"Delivered-To: {r}\r\n".encode("ascii")
         name = message_file_name(message_bytes)
+        if before_data is not None:
+            before_data()
         tmp_name: str | None = None
         try:
             self.directory.mkdir(parents=True, exist_ok=True)

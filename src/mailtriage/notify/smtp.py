@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from mailtriage.config import SmtpConfig
 from mailtriage.errors import (
@@ -142,7 +142,7 @@ class SmtpTransport:
                                          f"{exc}") from exc
 
     def _transaction(self, conn: smtplib.SMTP, payload: bytes, sender: str,
-                     recipients: Sequence[str]) -> None:
+                     recipients: Sequence[str], before_data: Callable[[], None] | None) -> None:
         try:
             code, reply = conn.mail(sender)
             if code != 250:
@@ -160,6 +160,8 @@ class SmtpTransport:
             code, reply = conn.docmd("DATA")
             if code != 354:
                 raise _by_code(code, reply, "DATA refused")
+            if before_data is not None:
+                before_data()  # the last moment at which nothing can have been delivered
             conn.send(payload)
         except DeliveryError:
             raise
@@ -176,8 +178,13 @@ class SmtpTransport:
         if code != 250:
             raise _by_code(code, reply, "message refused")
 
-    def send(self, message_bytes: bytes, sender: str, recipients: Sequence[str]) -> None:
-        """Hand one message to the server for ``recipients``; ``sender`` "" is the null path."""
+    def send(self, message_bytes: bytes, sender: str, recipients: Sequence[str], *,
+             before_data: Callable[[], None] | None = None) -> None:
+        """Hand one message to the server for ``recipients``; ``sender`` "" is the null path.
+
+        ``before_data`` is called once the server accepted DATA, right before the message goes
+        out: until then a crash cannot have delivered anything.
+        """
         clean = [normalize_address(r) for r in recipients]
         if not recipients or any(r is None for r in clean):
             raise PermanentDeliveryError("recipient address rejected: not a valid plain address")
@@ -191,7 +198,8 @@ class SmtpTransport:
         conn = self._connect()
         try:
             self._prepare(conn)
-            self._transaction(conn, payload, envelope_from, [r for r in clean if r])
+            self._transaction(conn, payload, envelope_from, [r for r in clean if r],
+                              before_data)
         finally:
             try:
                 conn.quit()

@@ -6,7 +6,7 @@ the delivery errors; ``next_attempt_delay`` is its retry schedule.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from mailtriage.config import SmtpConfig
@@ -24,8 +24,12 @@ from mailtriage.notify.smtp import SmtpTransport
 class Transport(Protocol):
     """Something that hands a finished message over for delivery."""
 
-    def send(self, message_bytes: bytes, sender: str, recipients: Sequence[str]) -> None:
-        """Deliver or raise a DeliveryError (temporary, permanent or uncertain)."""
+    def send(self, message_bytes: bytes, sender: str, recipients: Sequence[str], *,
+             before_data: Callable[[], None] | None = None) -> None:
+        """Deliver or raise a DeliveryError (temporary, permanent or uncertain).
+
+        ``before_data`` is called right before the message itself is handed over.
+        """
 
 
 def open_transport(cfg: SmtpConfig) -> Transport:

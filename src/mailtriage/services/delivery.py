@@ -1,9 +1,11 @@
 """Delivers the outbox: each row at most once, temporary failures retried with backoff.
 
-A row is claimed by a conditional update (pending → sending) committed before the mail is handed
-to the transport, and marked sent right after. A row found still ``sending`` at the start of a run
-was caught mid-send by a crash: it is marked ``uncertain`` and never resent blindly (staff can
-requeue it). Two overlapping senders can never claim the same row.
+A row is claimed by a conditional update (pending → claimed), so two overlapping senders can never
+take the same row. Once the SMTP server has accepted the DATA command, right before the message
+itself goes out, the row becomes ``sending`` (committed); after the server's answer it is
+``sent``. A crash leaves either ``claimed`` (nothing can have been delivered: back to pending,
+sent by the next run) or ``sending`` (the server may have it: ``uncertain``, never resent blindly;
+staff can requeue it).
 """
 
 from __future__ import annotations
@@ -36,13 +38,25 @@ class DeliveryReport:
 
 
 def mark_interrupted(db: Database) -> int:
-    """Rows left in ``sending`` by a crashed run become ``uncertain``; returns how many."""
+    """After a crash: ``claimed`` rows go back to pending (nothing was handed over), rows left
+    in ``sending`` become ``uncertain``. Returns how many became uncertain."""
     with db.session() as s:
+        s.execute(update(OutboxItem).where(OutboxItem.status == "claimed")
+                  .values(status="pending", attempts=OutboxItem.attempts - 1))
         result = s.execute(
             update(OutboxItem).where(OutboxItem.status == "sending")
             .values(status="uncertain",
                     last_error="interrupted during sending; not resent automatically"))
         return _rowcount(result)
+
+
+def _mark_sending(db: Database, row_id: int) -> Callable[[], None]:
+    def mark() -> None:
+        with db.session() as s:
+            s.execute(update(OutboxItem).where(OutboxItem.id == row_id)
+                      .values(status="sending"))
+
+    return mark
 
 
 def deliver_due(db: Database, transport: Transport, now: Callable[[], datetime],
@@ -59,7 +73,7 @@ def deliver_due(db: Database, transport: Transport, now: Callable[[], datetime],
         with db.session() as s:
             claimed = _rowcount(s.execute(
                 update(OutboxItem).where(OutboxItem.id == row_id, OutboxItem.status == "pending")
-                .values(status="sending", attempts=OutboxItem.attempts + 1)))
+                .values(status="claimed", attempts=OutboxItem.attempts + 1)))
             item = s.get(OutboxItem, row_id) if claimed else None
             if item is None:
                 continue
@@ -68,7 +82,7 @@ def deliver_due(db: Database, transport: Transport, now: Callable[[], datetime],
         status, error, next_at = "sent", "", None
         stop = False
         try:
-            transport.send(body, sender, recipients)
+            transport.send(body, sender, recipients, before_data=_mark_sending(db, row_id))
         except DeliverySetupError as exc:
             # Our side is broken (TLS, login): no row is at fault; try again next run.
             status, error, stop = "pending", str(exc), True
