@@ -39,15 +39,16 @@ class ChangeTerm:
     max_weeks: int | None
 
 
-STANDARD_CHANGE_TERMS: dict[WorkloadLevel, tuple[ChangeTerm, ...]] = {
-    "low": (ChangeTerm(0, 4, 1, 2), ChangeTerm(4, 8, 2, 3), ChangeTerm(8, None, None, None)),
-    "high": (ChangeTerm(0, 4, 2, 3), ChangeTerm(4, 8, 4, 5), ChangeTerm(8, None, None, None)),
-}
-
-
 def standard_change_terms(workload: WorkloadLevel) -> tuple[ChangeTerm, ...]:
-    """The target terms of the service page for the given current workload."""
-    return STANDARD_CHANGE_TERMS[workload]
+    """The target terms of the service page for the given current workload (from ``sla``)."""
+    from mailtriage.sla.changes import target_terms
+
+    bands = tuple(
+        ChangeTerm(0 if t.band == "0-4" else 4, 4 if t.band == "0-4" else 8, t.min_weeks,
+                   t.max_weeks)
+        for t in target_terms(workload)
+    )
+    return (*bands, ChangeTerm(8, None, None, None))
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,11 @@ from sqlalchemy.orm import Session
 from mailtriage.config import Config, Workload
 from mailtriage.ingest.message import Address, OriginVerdict, ParsedMail
 from mailtriage.notify.compose import OutgoingMail, compose_message, new_message_id, thread_headers
-from mailtriage.notify.context import AckContext, ChangeTerm, UpdateContext
+from mailtriage.notify.context import AckContext, UpdateContext, standard_change_terms
 from mailtriage.notify.policy import decide_auto_reply
 from mailtriage.notify.render import RenderedMail, render_ack, render_update
 from mailtriage.notify.wording import Language
-from mailtriage.sla.changes import current_workload, target_terms
+from mailtriage.sla.changes import current_workload
 from mailtriage.store.models import Message, OutboxItem, Setting, Ticket, TicketEvent
 
 CUSTOMER_KINDS = ("ack", "update")
@@ -79,9 +79,7 @@ class ReplyComposer:
                            guaranteed=ticket.sla_level == "guaranteed")
         if ticket.type == "change":
             workload = workload_now(session, self.config)
-            terms = (*(ChangeTerm(0 if t.band == "0-4" else 4, 4 if t.band == "0-4" else 8,
-                                  t.min_weeks, t.max_weeks) for t in target_terms(workload)),
-                     ChangeTerm(8, None, None, None))
+            terms = standard_change_terms(workload)
             window = None
             if ticket.change_window and ticket.change_window.get("earliest"):
                 window = (date.fromisoformat(ticket.change_window["earliest"]),
