@@ -17,11 +17,7 @@ EPILOG = """Exit status: 0 success; 1 finished but something needs attention (a 
 unreachable, quarantined mail); 2 usage or configuration error; 75 another run holds the lock."""
 
 
-class LazyConfigGroup(click.Group):
-    """The root group; loads the configuration once, before any subcommand runs."""
-
-
-@click.group(cls=LazyConfigGroup, epilog=EPILOG,
+@click.group(epilog=EPILOG,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", metavar="PATH", envvar=None,
               help="Configuration file (default: $MAILTRIAGE_CONFIG, else ./mailtriage.toml, "
@@ -37,31 +33,23 @@ def root(ctx: click.Context, config_path: str | None) -> None:
 
 
 def _register() -> None:
-    from mailtriage.cli import admin, correct, quarantine, report, run, tickets, train
+    from mailtriage.cli import (
+        admin,
+        classify,
+        correct,
+        quarantine,
+        report,
+        run,
+        serve,
+        sla,
+        tickets,
+        train,
+    )
 
-    for module in (admin, run, tickets, correct, quarantine, report, train):
+    for module in (admin, run, tickets, correct, quarantine, report, train, classify, serve):
         for command in module.COMMANDS:
             root.add_command(command)
-    try:
-        from mailtriage.cli import sla as sla_cli
-
-        root.add_command(sla_cli.sla_group)
-    except ImportError:  # pragma: no cover - during development only
-        pass
-    try:
-        from mailtriage.cli import classify as classify_cli
-
-        for command in classify_cli.COMMANDS:
-            root.add_command(command)
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        from mailtriage.cli import serve
-
-        for command in serve.COMMANDS:
-            root.add_command(command)
-    except ImportError:  # pragma: no cover
-        pass
+    root.add_command(sla.sla_group)
 
 
 _register()
