@@ -186,3 +186,41 @@ def calendar_command(ctx: click.Context, year: int, as_json: bool) -> None:
         closed = f"vanaf / from {d.closes:%H:%M}" if d.closes else "hele dag / all day"
         table.add_row(dutch_date(d.day), d.name, closed)
     console().print(table)
+
+
+@sla_group.command("workload")
+@click.argument("level", required=False, type=click.Choice(["low", "high", "auto"]))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def workload_command(ctx: click.Context, level: str | None, as_json: bool) -> None:
+    """Show or set the current change-request workload (low, high, or auto from the backlog).
+
+    The workload chooses the target terms the acknowledgement of a change request states.
+    """
+    from mailtriage.services.replies import open_change_hours, workload_now
+    from mailtriage.store.models import Setting
+
+    app = ctx.obj
+    db = app.db()
+    with db.session() as s:
+        if level is not None:
+            row = s.get(Setting, "workload")
+            if level == "auto":
+                if row is not None:
+                    s.delete(row)
+            elif row is None:
+                s.add(Setting(key="workload", value={"level": level}))
+            else:
+                row.value = {"level": level}
+            s.flush()
+        setting = s.get(Setting, "workload")
+        source = "staff" if setting is not None else (
+            "config" if _config(ctx).sla.workload != "auto" else "backlog")
+        data = {"workload": workload_now(s, _config(ctx)), "set_by": source,
+                "open_change_hours": open_change_hours(s),
+                "capacity_hours": _config(ctx).sla.change_capacity_hours}
+    if as_json:
+        print_json(data)
+    else:
+        click.echo(f"Workload {data['workload']} (set by {source}); open change requests "
+                   f"{data['open_change_hours']:g} h of {data['capacity_hours']:g} h capacity.")
