@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from typing import Any
@@ -68,7 +69,8 @@ def quarantine_show(app: AppContext, entry_id: int, raw: bool, as_json: bool) ->
                 "headers_only": e.headers_only, "attempts": e.attempts,
                 "created_at": iso(e.created_at, app.config.calendar.zone)}
     if raw:
-        click.get_binary_stream("stdout").write(data)
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
         return
     headers = BytesHeaderParser(policy=default_policy).parsebytes(data[:65536])
     info["headers"] = {k: str(headers.get(k, "")) for k in ("From", "To", "Subject", "Date",
