@@ -14,6 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -46,9 +47,11 @@ class Rule:
 
     def fires(self, text: str) -> bool:
         """True when a pattern matches ``text`` (lower-cased) and no ``unless`` pattern does."""
-        if not any(p.search(text) for p in self.patterns):
+        lowered = text.lower()
+        exact = _FOLDS_TO_ASCII.search(text) is not None
+        if not any(_may_match(p, lowered, exact) and p.search(text) for p in self.patterns):
             return False
-        return not any(u.search(text) for u in self.unless)
+        return not any(_may_match(u, lowered, exact) and u.search(text) for u in self.unless)
 
     def vote(self) -> Vote:
         return Vote(rule=self.name, description=self.description, type=self.type,
@@ -71,6 +74,76 @@ class RuleSet:
             if r.name == name:
                 return r
         raise KeyError(name)
+
+
+# -- a cheap necessary condition before each regular expression ---------------------------------
+#
+# Most patterns start with ``\b`` and a group, which Python's ``re`` tries at every position of
+# the text; with some fifty rules that cost more than parsing the mail. Every pattern, though,
+# needs one of a few literal words to be present (``(error|fout)\s*5\d\d`` needs "error" or
+# "fout"), and ``str.__contains__`` finds out far faster. The words are taken from the parsed
+# pattern, lower-cased and ASCII only; a text with a character that ``re.IGNORECASE`` equates
+# with an ASCII letter although ``str.lower`` does not (the long s, the dotless i, the Kelvin
+# sign) skips the shortcut, so the outcome is exactly that of the expression alone.
+
+_FOLDS_TO_ASCII = re.compile("[" + "".join(
+    sorted({c for c in map(chr, range(0x80, 0x10000)) if c.isalpha()
+            and re.fullmatch("[a-z]", c, re.IGNORECASE)})) + "]")
+
+
+def _may_match(pattern: re.Pattern[str], lowered: str, exact: bool) -> bool:
+    if exact:
+        return True
+    return all(any(n in lowered for n in group)
+               for group in _needles(pattern.pattern, pattern.flags))
+
+
+@lru_cache(maxsize=4096)
+def _needles(source: str, flags: int) -> tuple[frozenset[str], ...]:
+    """Groups of words: every text the pattern matches holds a word of each group."""
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+
+        return tuple(_sequence_needles(_parser.parse(source, flags)))
+    except Exception:  # an unfamiliar parse tree: no shortcut, the expression decides
+        return ()
+
+
+def _sequence_needles(items: Any) -> list[frozenset[str]]:
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    groups: list[frozenset[str]] = []
+
+    def add(found: frozenset[str]) -> None:
+        if found and all(n and n.isascii() for n in found):
+            groups.append(found)
+
+    run: list[str] = []
+    for op, av in items:
+        if op is c.LITERAL:
+            run.append(chr(av).lower())
+            continue
+        if run:
+            add(frozenset({"".join(run)}))
+        run = []
+        if op is c.SUBPATTERN:
+            groups.extend(_sequence_needles(av[3]))
+        elif op is c.BRANCH:
+            options = [_best(_sequence_needles(branch)) for branch in av[1]]
+            if all(options):
+                add(frozenset().union(*options))  # type: ignore[arg-type]
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT) and av[0] >= 1:
+            groups.extend(_sequence_needles(av[2]))
+        elif op is c.ATOMIC_GROUP:
+            groups.extend(_sequence_needles(av))
+    if run:
+        add(frozenset({"".join(run)}))
+    return sorted(groups, key=lambda g: -min(map(len, g)))
+
+
+def _best(groups: list[frozenset[str]]) -> frozenset[str] | None:
+    """The most telling group (longest shortest word) of a conjunction, for a branch."""
+    return groups[0] if groups else None
 
 
 def bundled_rules_text() -> str:

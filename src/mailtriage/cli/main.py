@@ -17,7 +17,21 @@ EPILOG = """Exit status: 0 success; 1 finished but something needs attention (a 
 unreachable, quarantined mail); 2 usage or configuration error; 75 another run holds the lock."""
 
 
-@click.group(epilog=EPILOG,
+class _Root(click.Group):
+    """Registers every command on first need, so that ``mailtriage run`` (from cron, every
+    minute) imports only its own module and not those of the other commands."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            _register()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _register()
+        return super().list_commands(ctx)
+
+
+@click.group(cls=_Root, epilog=EPILOG,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", metavar="PATH", envvar=None,
               help="Configuration file (default: $MAILTRIAGE_CONFIG, else ./mailtriage.toml, "
@@ -32,7 +46,14 @@ def root(ctx: click.Context, config_path: str | None) -> None:
     ctx.call_on_close(app.close)
 
 
+_registered = False
+
+
 def _register() -> None:
+    global _registered
+    if _registered:
+        return
+    _registered = True
     from mailtriage.cli import (
         admin,
         classify,
@@ -52,7 +73,14 @@ def _register() -> None:
     root.add_command(sla.sla_group)
 
 
-_register()
+def _register_run() -> None:
+    from mailtriage.cli import run
+
+    for command in run.COMMANDS:
+        root.add_command(command)
+
+
+_register_run()
 
 
 def main(argv: list[str] | None = None) -> Any:

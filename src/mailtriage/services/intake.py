@@ -117,10 +117,71 @@ class IntakeContext:
         return False
 
 
+@dataclass
+class BatchMemo:
+    """What one ``store_batch`` call learnt from the database in a few IN queries up front,
+    kept current as the batch stores its mail (the same answers as a query per message).
+
+    Content hashes stored or in open quarantine, and which of the batch's Message-IDs are
+    outbox rows of ours (rows queued during the batch are unsent, so no incoming mail of the
+    batch can carry their random IDs). After a savepoint rollback the ticket counter and the
+    participants of new tickets are forgotten and asked again.
+    """
+
+    stored: set[tuple[str, str]] = field(default_factory=set)
+    quarantined: set[tuple[str, str]] = field(default_factory=set)
+    asked_own: set[str] = field(default_factory=set)
+    own_ids: set[str] = field(default_factory=set)
+    next_number: int | None = None
+    participants: dict[int, set[str]] = field(default_factory=dict)
+
+    def forget_uncommitted(self) -> None:
+        self.next_number = None
+        self.participants.clear()
+
+
+_MEMO = "mailtriage.intake.batch"
+_IN_CHUNK = 500
+
+
+def _memo(session: Session) -> BatchMemo | None:
+    memo = session.info.get(_MEMO)
+    return memo if isinstance(memo, BatchMemo) else None
+
+
+def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield list(values[start:start + _IN_CHUNK])
+
+
+def load_memo(session: Session, items: Sequence[Prepared]) -> BatchMemo:
+    """Ask the database about every mail of the batch at once (see ``BatchMemo``)."""
+    memo = BatchMemo()
+    mailboxes = sorted({p.raw.mailbox for p in items})
+    hashes = sorted({p.sha256 for p in items})
+    for chunk in _chunks(hashes):
+        memo.stored.update((m, s) for m, s in session.execute(
+            select(Message.mailbox, Message.sha256).where(
+                Message.mailbox.in_(mailboxes), Message.sha256.in_(chunk))).all())
+        memo.quarantined.update((m, s) for m, s in session.execute(
+            select(QuarantineEntry.mailbox, QuarantineEntry.sha256).where(
+                QuarantineEntry.mailbox.in_(mailboxes), QuarantineEntry.sha256.in_(chunk),
+                QuarantineEntry.status == "open")).all())
+    ids = sorted({p.parsed.message_id for p in items if p.parsed and p.parsed.message_id})
+    for chunk in _chunks(ids):
+        memo.own_ids.update(session.scalars(select(OutboxItem.message_id).where(
+            OutboxItem.message_id.in_(chunk))))
+    memo.asked_own.update(ids)
+    return memo
+
+
 def origin_of(session: Session, ctx: IntakeContext, mail: ParsedMail) -> OriginVerdict:
     """The mail's origin, asking the database which Message-IDs are our own."""
+    memo = _memo(session)
 
     def is_own(message_id: str) -> bool:
+        if memo is not None and message_id in memo.asked_own:
+            return message_id in memo.own_ids
         return session.scalar(
             select(OutboxItem.id).where(OutboxItem.message_id == message_id).limit(1)
         ) is not None
@@ -146,21 +207,33 @@ def store_batch(session: Session, ctx: IntakeContext, items: Sequence[Prepared],
     mail is a reply by staff.
     """
     outcomes = []
-    for index, prep in enumerate(items):
-        savepoint = session.begin_nested()
-        try:
-            outcome = _store_one(session, ctx, prep, decisions.get(index), replay=replay,
-                                 role=role)
-            savepoint.commit()
-        except MailtriageError as exc:
-            savepoint.rollback()
-            outcome = _quarantine(session, ctx, prep, "store-error", str(exc))
-        except Exception as exc:  # a fault of ours must cost one mail, never the batch
-            savepoint.rollback()
-            log.exception("storing %s/%s failed", prep.raw.mailbox, prep.raw.uid)
-            outcome = _quarantine(session, ctx, prep, "internal-error",
-                                  f"{exc.__class__.__name__}: {exc}")
-        outcomes.append(outcome)
+    memo = load_memo(session, items)
+    session.info[_MEMO] = memo
+    try:
+        for index, prep in enumerate(items):
+            savepoint = session.begin_nested()
+            try:
+                outcome = _store_one(session, ctx, prep, decisions.get(index), replay=replay,
+                                     role=role)
+                savepoint.commit()
+            except MailtriageError as exc:
+                savepoint.rollback()
+                memo.forget_uncommitted()
+                outcome = _quarantine(session, ctx, prep, "store-error", str(exc))
+            except Exception as exc:  # a fault of ours must cost one mail, never the batch
+                savepoint.rollback()
+                memo.forget_uncommitted()
+                log.exception("storing %s/%s failed", prep.raw.mailbox, prep.raw.uid)
+                outcome = _quarantine(session, ctx, prep, "internal-error",
+                                      f"{exc.__class__.__name__}: {exc}")
+            key = (prep.raw.mailbox, prep.sha256)
+            if outcome.kind == "quarantined":
+                memo.quarantined.add(key)
+            elif outcome.kind != "duplicate":
+                memo.stored.add(key)
+            outcomes.append(outcome)
+    finally:
+        session.info.pop(_MEMO, None)
     return outcomes
 
 
@@ -263,6 +336,13 @@ def _add_participant(session: Session, ticket: Ticket, address: str | None,
     if not address:
         return
     address = address.lower()
+    memo = _memo(session)
+    known = memo.participants.get(ticket.id) if memo is not None else None
+    if known is not None:  # a ticket of this batch: its participants are all in ``known``
+        if address not in known:
+            known.add(address)
+            session.add(Participant(ticket_id=ticket.id, address=address, role=role))
+        return
     exists = session.scalar(select(Participant.id).where(Participant.ticket_id == ticket.id,
                                                          Participant.address == address))
     if exists is None:
@@ -302,15 +382,31 @@ def next_ticket_number(session: Session) -> int:
     return FIRST_TICKET_NUMBER if current is None else int(current) + 1
 
 
+def _take_ticket_number(session: Session) -> int:
+    """``next_ticket_number``, counted on in memory within a batch."""
+    memo = _memo(session)
+    if memo is None:
+        return next_ticket_number(session)
+    if memo.next_number is None:
+        memo.next_number = next_ticket_number(session)
+    number = memo.next_number
+    memo.next_number += 1
+    return number
+
+
 def _store_one(session: Session, ctx: IntakeContext, prep: Prepared, decision: Decision | None,
                *, replay: bool, role: str) -> Outcome:
     raw = prep.raw
-    if session.scalar(select(Message.id).where(Message.mailbox == raw.mailbox,
-                                               Message.sha256 == prep.sha256).limit(1)):
+    memo = _memo(session)
+    key = (raw.mailbox, prep.sha256)
+    if (key in memo.stored) if memo is not None else session.scalar(
+            select(Message.id).where(Message.mailbox == raw.mailbox,
+                                     Message.sha256 == prep.sha256).limit(1)):
         return Outcome(raw.uid, "duplicate", "already stored")
-    if not replay and session.scalar(select(QuarantineEntry.id).where(
-            QuarantineEntry.mailbox == raw.mailbox, QuarantineEntry.sha256 == prep.sha256,
-            QuarantineEntry.status == "open").limit(1)):
+    if not replay and ((key in memo.quarantined) if memo is not None else session.scalar(
+            select(QuarantineEntry.id).where(
+                QuarantineEntry.mailbox == raw.mailbox, QuarantineEntry.sha256 == prep.sha256,
+                QuarantineEntry.status == "open").limit(1))):
         return Outcome(raw.uid, "duplicate", "already in quarantine")
     if prep.failure or prep.parsed is None:
         return _quarantine(session, ctx, prep, prep.failure or "parser-error",
@@ -456,7 +552,7 @@ def _open_ticket(session: Session, ctx: IntakeContext, prep: Prepared, mail: Par
     commitment = ctx.commitments.for_ticket(requester=requester, type_=type_, priority=priority,
                                             received_at=mail.received_at)
     ticket = Ticket(
-        number=next_ticket_number(session), subject=_clean(mail.subject)[:2000],
+        number=_take_ticket_number(session), subject=_clean(mail.subject)[:2000],
         requester=requester, requester_name=_clean(mail.sender.name) if mail.sender else "",
         sla_level=commitment.sla_level, language=mail.language, type=type_, priority=priority,
         confidence=decision.confidence if decision else None,
@@ -469,6 +565,9 @@ def _open_ticket(session: Session, ctx: IntakeContext, prep: Prepared, mail: Par
     )
     session.add(ticket)
     session.flush()
+    memo = _memo(session)
+    if memo is not None:
+        memo.participants[ticket.id] = set()  # brand new: nobody takes part yet
     msg = _new_message(ctx, prep, mail, origin, "ticket", thread_reason)
     msg.ticket_id = ticket.id
     session.add(msg)

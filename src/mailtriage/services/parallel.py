@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from queue import Empty, Full, Queue
@@ -30,7 +30,7 @@ def parse_executor(workers: int | None) -> Iterator[Executor | None]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def prefetch(batches: Iterator[T], depth: int = 1) -> Iterator[T]:
+def prefetch(batches: Iterator[T], depth: int = 1) -> Generator[T, None, None]:
     """Yield from ``batches`` while a thread already fetches the next one (network ∥ CPU).
 
     Exceptions raised by the producer are re-raised in the consumer, at the point where the

@@ -5,18 +5,26 @@ store. Per mailbox it streams batches from the source, parses them (on several c
 batch is large), classifies the candidates for new tickets in one call, stores the batch in one
 transaction, then marks the batch processed on the server and advances the cursor. Mail on the
 server is touched only after the commit.
+
+The stages overlap: while batch k is classified and stored, batch k+1 is parsed in the process
+pool and a thread already fetches batch k+2 (``parallel.prefetch``; the IMAP source serialises
+its conversations, so that thread and ``mark_processed`` never interleave commands). Batches are
+still stored, committed and marked strictly in order. Parsing, classification, the reply
+templates and the staff alerts are imported only when there is work for them, so a run with
+nothing new stays cheap.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
@@ -30,28 +38,23 @@ from mailtriage.ingest.sources.base import Cursor as SourceCursor
 from mailtriage.ingest.sources.base import MailSource, open_source
 from mailtriage.lock import RunLock
 from mailtriage.services import delivery
-from mailtriage.services.alerts import AlertReport, queue_alerts
-from mailtriage.services.commitments import CommitmentCalculator
-from mailtriage.services.intake import (
-    IntakeContext,
-    Outcome,
-    Prepared,
-    known_keys,
-    prepare,
-    store_batch,
-)
-from mailtriage.services.replies import ReplyComposer
+from mailtriage.services.parallel import prefetch
 from mailtriage.store import lease
 from mailtriage.store.database import Database
-from mailtriage.store.files import FileStore
 from mailtriage.store.models import Cursor, RunLease
 from mailtriage.store.schema import ensure_schema
+
+if TYPE_CHECKING:
+    from mailtriage.services.alerts import AlertReport
+    from mailtriage.services.intake import IntakeContext, Outcome, Prepared
 
 log = logging.getLogger("mailtriage.pipeline")
 
 LEASE_NAME = "run"
 LEASE_TTL = timedelta(minutes=30)
 PARALLEL_PARSE_MIN = 64
+DELIVERY_PASS = 500
+"""Outbox rows claimed per delivery pass; passes repeat until nothing due is left."""
 
 
 @dataclass
@@ -110,13 +113,29 @@ class Pipeline:
         self._classifier: object | None = None
         self._last_outcomes: list[Outcome] = []
         self.problems: list[str] = []
-        own = {config.smtp.from_address.lower(), *config.notify.own_addresses}
-        self.intake = IntakeContext(
-            config=config, files=FileStore(config.storage.directory),
-            commitments=CommitmentCalculator(config),
-            replies=ReplyComposer(config, self.now, dry_run=dry_run),
-            now=self.now, store_files=not dry_run, own_addresses=frozenset(own),
-        )
+        self._intake: IntakeContext | None = None
+        self._classifier_loader: threading.Thread | None = None
+        self._classifier_error: BaseException | None = None
+        self._pool_live = False
+
+    @property
+    def intake(self) -> IntakeContext:
+        """What storing needs (file store, SLA calendar, reply templates), built on first use."""
+        if self._intake is None:
+            from mailtriage.services.commitments import CommitmentCalculator
+            from mailtriage.services.intake import IntakeContext
+            from mailtriage.services.replies import ReplyComposer
+            from mailtriage.store.files import FileStore
+
+            config = self.config
+            own = {config.smtp.from_address.lower(), *config.notify.own_addresses}
+            self._intake = IntakeContext(
+                config=config, files=FileStore(config.storage.directory),
+                commitments=CommitmentCalculator(config),
+                replies=ReplyComposer(config, self.now, dry_run=self.dry_run),
+                now=self.now, store_files=not self.dry_run, own_addresses=frozenset(own),
+            )
+        return self._intake
 
     # -- classification -------------------------------------------------------------------
 
@@ -126,29 +145,111 @@ class Pipeline:
                   if p.parsed is not None and p.parsed.report is None]
         if not wanted:
             return {}
+        loader = self._classifier_loader
+        if loader is not None:
+            loader.join()
+            self._classifier_loader = None
+        if self._classifier_error is not None:
+            error, self._classifier_error = self._classifier_error, None
+            raise error
         if self._classifier is None:
-            from mailtriage.classify.engine import Classifier
-
-            try:
-                self._classifier = Classifier.load(self.config.classify)
-            except MailtriageError as exc:
-                # Rules still work; every ticket then waits for review (low confidence).
-                log.error("the model cannot be used, classifying with rules only: %s", exc)
-                self.problems.append(f"model: {exc}")
-                self._classifier = Classifier.load(self.config.classify, with_model=False)
+            self._load_classifier()
         classifier = self._classifier
         inputs = [ClassifyInput(subject=m.subject, body=m.new_text or m.text,
                                 language=m.language) for _, m in wanted]
-        results = classifier.classify_batch(inputs)  # type: ignore[attr-defined]
+        results = classifier.classify_batch(inputs)  # type: ignore[union-attr]
         return {i: d for (i, _), d in zip(wanted, results, strict=True)}
+
+    def _load_classifier(self) -> None:
+        from mailtriage.classify.engine import Classifier
+
+        try:
+            self._classifier = Classifier.load(self.config.classify)
+        except MailtriageError as exc:
+            # Rules still work; every ticket then waits for review (low confidence).
+            log.error("the model cannot be used, classifying with rules only: %s", exc)
+            self.problems.append(f"model: {exc}")
+            self._classifier = Classifier.load(self.config.classify, with_model=False)
+
+    def _start_classifier_load(self) -> None:
+        """Load the classifier (scikit-learn, the model) in a thread while the first batches
+        are fetched and parsed; ``classify`` waits for it and re-raises what it raised."""
+        if self._classifier is not None or self._classifier_loader is not None:
+            return
+
+        def load() -> None:
+            try:
+                self._load_classifier()
+            except BaseException as exc:  # handed over to classify()
+                self._classifier_error = exc
+
+        self._classifier_loader = threading.Thread(target=load, name="mailtriage-classifier",
+                                                   daemon=True)
+        self._classifier_loader.start()
 
     # -- parsing ------------------------------------------------------------------------------
 
     def prepare_all(self, batch: Sequence[RawMail]) -> list[Prepared]:
+        return self.submit_parse(batch)()
+
+    def submit_parse(self, batch: Sequence[RawMail]) -> Callable[[], list[Prepared]]:
+        """Start parsing ``batch``; the returned function waits for and returns the result.
+
+        Large batches go to the process pool in small chunks (a 1 MB mail must not hold up a
+        whole chunk), and only the parse result travels back: the raw bytes stay here.
+        """
+        from mailtriage.services.intake import Prepared, parse_remote, prepare
+
         now = self.now()
-        if self.executor is not None and len(batch) >= PARALLEL_PARSE_MIN:
-            return list(self.executor.map(prepare, batch, [now] * len(batch), chunksize=16))
-        return [prepare(raw, now) for raw in batch]
+        if self.executor is None or not self._pool_live or len(batch) < PARALLEL_PARSE_MIN:
+            done = [prepare(raw, now) for raw in batch]
+            return lambda: done
+        import mailtriage.ingest.parse  # noqa: F401  (imported here, before the pool forks)
+        sent = [_portable(raw) for raw in batch]
+        chunk = max(1, min(16, len(batch) // (4 * _workers(self.executor))))
+        results = self.executor.map(parse_remote, sent, [now] * len(sent), chunksize=chunk)
+
+        def collect() -> list[Prepared]:
+            return [Prepared(raw, parsed, failure, detail, digest)
+                    for raw, (parsed, failure, detail, digest) in zip(batch, results,
+                                                                      strict=True)]
+        return collect
+
+    def _parsed(self, batches: Iterable[list[RawMail]], role: str = "inbox"
+                ) -> Iterator[tuple[list[RawMail], list[Prepared]]]:
+        """Parsed batches, in order, with the next batch parsing and the one after fetching
+        while the caller stores the current one.
+
+        The first batch is fetched here, before any thread exists, so the process pool forks
+        from a single-threaded process. A mailbox error while fetching ahead is raised only
+        after every batch fetched before it was handed on.
+        """
+        it = iter(batches)
+        first = next((b for b in it if b), None)
+        if first is None:
+            return
+        # The pool forks its workers on first use; that must happen here, while this process
+        # has no other thread, or never in this run (small batches are parsed in-process).
+        if (self.executor is not None and len(first) >= PARALLEL_PARSE_MIN
+                and threading.active_count() == 1):
+            self._pool_live = True
+        pending = (first, self.submit_parse(first))
+        if role == "inbox":
+            self._start_classifier_load()
+        error: MailboxError | None = None
+        with closing(prefetch(it)) as rest:
+            try:
+                for batch in rest:
+                    if not batch:
+                        continue
+                    ahead = (batch, self.submit_parse(batch))
+                    yield pending[0], pending[1]()
+                    pending = ahead
+            except MailboxError as exc:
+                error = exc
+        yield pending[0], pending[1]()
+        if error is not None:
+            raise error
 
     # -- one mailbox ----------------------------------------------------------------------------
 
@@ -204,14 +305,13 @@ class Pipeline:
         cursor = self._load_cursor(cfg, source.folder, uidvalidity, report)
 
         def seen(keys: Sequence[str]) -> set[str]:
+            from mailtriage.services.intake import known_keys
+
             with self.db.session() as s:
                 return known_keys(s, cfg.name, source.folder, keys)
 
-        for batch in source.batches(cursor, seen):
-            if not batch:
-                continue
+        for batch, prepared in self._parsed(source.batches(cursor, seen), role):
             report.fetched += len(batch)
-            prepared = self.prepare_all(batch)
             decisions = self.classify(prepared) if role == "inbox" else {}
             outcomes = self._store(cfg, source.folder, uidvalidity, prepared, decisions,
                                    report.uidvalidity_changed, role)
@@ -236,9 +336,12 @@ class Pipeline:
     def _store(self, cfg: MailboxConfig, folder: str, uidvalidity: int,
                prepared: Sequence[Prepared], decisions: dict[int, Decision],
                changed: bool, role: str) -> list[Outcome]:
+        from mailtriage.services.intake import store_batch
+
+        intake = self.intake
         session = self.db.sessions()
         try:
-            outcomes = store_batch(session, self.intake, prepared, decisions, role=role)
+            outcomes = store_batch(session, intake, prepared, decisions, role=role)
             if uidvalidity:
                 uids = [int(p.raw.uid) for p in prepared if p.raw.uid.isdigit()]
                 if uids:
@@ -279,8 +382,13 @@ class Pipeline:
                     "earlier run; marked uncertain and not resent (requeue them if they did "
                     "not arrive)")
             try:
-                report.alerts = queue_alerts(self.config, self.db, self.now(),
-                                             calc=self.intake.commitments)
+                # Without an alert address nothing is due, and the alert templates (jinja2)
+                # stay unloaded: ``report.alerts`` is then None.
+                if self.config.notify.staff_alert_address:
+                    from mailtriage.services.alerts import queue_alerts
+
+                    report.alerts = queue_alerts(self.config, self.db, self.now(),
+                                                 calc=self.intake.commitments)
             except MailtriageError as exc:
                 log.error("staff alerts: %s", exc)
                 self.problems.append(f"staff alerts: {exc}")
@@ -291,9 +399,25 @@ class Pipeline:
                     OutboxItem.status == "pending").limit(1))
             if pending is not None:
                 transport = open_transport(self.config.smtp)
-                report.delivery = delivery.deliver_due(
-                    self.db, transport, self.now, max_attempts=self.config.smtp.max_attempts)
+                report.delivery = self._deliver(transport)
         return report
+
+    def _deliver(self, transport: object) -> delivery.DeliveryReport:
+        """Deliver everything due, in passes of ``DELIVERY_PASS`` rows; a pass that claims
+        fewer rows, or stops on a broken setup, is the last."""
+        total = delivery.DeliveryReport()
+        while True:
+            done = delivery.deliver_due(self.db, transport,  # type: ignore[arg-type]
+                                        self.now, max_attempts=self.config.smtp.max_attempts,
+                                        limit=DELIVERY_PASS)
+            total.sent += done.sent
+            total.retry_later += done.retry_later
+            total.failed += done.failed
+            total.uncertain += done.uncertain
+            total.setup_error = done.setup_error or total.setup_error
+            claimed = done.sent + done.retry_later + done.failed + done.uncertain
+            if done.setup_error or claimed < DELIVERY_PASS:
+                return total
 
 
 def _one_line(exc: SQLAlchemyError) -> str:
@@ -301,6 +425,22 @@ def _one_line(exc: SQLAlchemyError) -> str:
     orig = getattr(exc, "orig", None)
     text = str(orig if orig is not None else exc).strip()
     return f"{type(orig or exc).__name__}: {text.splitlines()[0] if text else ''}"
+
+
+def _portable(raw: RawMail) -> RawMail:
+    """``raw`` with an INTERNALDATE that pickles: imapclient's own fixed-offset zone does not,
+    which would break the process pool; the same offset as a plain ``timezone`` does."""
+    when = raw.internaldate
+    if when is None or when.tzinfo is None or type(when.tzinfo) is timezone:
+        return raw
+    offset = when.utcoffset()
+    if offset is None:
+        return raw
+    return replace(raw, internaldate=when.replace(tzinfo=timezone(offset)))
+
+
+def _workers(executor: Executor) -> int:
+    return max(1, int(getattr(executor, "_max_workers", 1) or 1))
 
 
 @contextmanager
