@@ -279,7 +279,7 @@ intake.store_batch = _store_then_die
 """
 
 
-def test_a_process_killed_after_the_commit_duplicates_nothing(
+def test_a_process_killed_after_the_commit_duplicates_nothing_and_flags_later(
         imap_mailbox: ImapMailbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     mails = [customer_mail(n) for n in range(1, 4)]
     uids = [imap_mailbox.append(m, internaldate=ARRIVED) for m in mails]
@@ -301,6 +301,11 @@ def test_a_process_killed_after_the_commit_duplicates_nothing(
     assert len(tickets(capsys, setup)) == 3
     assert len(setup.outbox_files()) == 3
     assert set(imap_mailbox.flags()) == set(uids)
+    # The next run marks what the killed run stored but could not flag.
+    assert all(FLAG in f for f in imap_mailbox.flags().values())
+    code, report = run_json(capsys, setup)
+    assert code == 0 and report["messages"] == []
+    assert all(FLAG in f for f in imap_mailbox.flags().values())
 
 
 def test_a_process_killed_before_the_commit_loses_nothing(

@@ -112,6 +112,7 @@ class Pipeline:
         self.progress = progress
         self._classifier: object | None = None
         self._last_outcomes: list[Outcome] = []
+        self._marked: dict[tuple[str, str], int] = {}
         self.problems: list[str] = []
         self._intake: IntakeContext | None = None
         self._classifier_loader: threading.Thread | None = None
@@ -280,7 +281,38 @@ class Pipeline:
                 log.warning("mailbox %s/%s: UIDVALIDITY changed from %s to %s; full rescan",
                             cfg.name, folder, row.uidvalidity, uidvalidity)
                 return None
+            self._marked[(cfg.name, folder)] = row.marked_uid
             return SourceCursor(uidvalidity=row.uidvalidity, last_uid=row.last_uid)
+
+    def _remark(self, cfg: MailboxConfig, source: MailSource, cursor: SourceCursor) -> None:
+        """Mark mail that a crashed run stored but did not get to flag or move."""
+        marked = self._marked.get((cfg.name, source.folder), cursor.last_uid)
+        if cfg.processed_action == "none" or self.dry_run or marked >= cursor.last_uid:
+            return
+        from mailtriage.store.models import Message
+
+        with self.db.session() as s:
+            stored = s.scalars(select(Message.uid).where(
+                Message.mailbox == cfg.name, Message.folder == source.folder,
+                Message.uidvalidity == cursor.uidvalidity)).all()
+        uids = sorted((u for u in stored if u.isdigit() and marked < int(u) <= cursor.last_uid),
+                      key=int)
+        if uids:
+            log.info("mailbox %s/%s: marking %d mail stored by an interrupted run",
+                     cfg.name, source.folder, len(uids))
+            try:
+                source.mark_processed(uids)
+            except MailboxError as exc:
+                log.warning("mailbox %s: marking processed failed: %s", cfg.name, exc)
+                return
+        self._set_marked(cfg, source.folder, cursor.last_uid)
+
+    def _set_marked(self, cfg: MailboxConfig, folder: str, uid: int) -> None:
+        with self.db.session() as s:
+            row = s.scalar(select(Cursor).where(Cursor.mailbox == cfg.name,
+                                                Cursor.folder == folder))
+            if row is not None and uid > row.marked_uid:
+                row.marked_uid = min(uid, row.last_uid)
 
     def _save_cursor(self, s: object, cfg: MailboxConfig, folder: str, uidvalidity: int,
                      last_uid: int, changed: bool) -> None:
@@ -296,6 +328,7 @@ class Pipeline:
             row.uidvalidity_changes += 1 if changed else 0
             row.uidvalidity = uidvalidity
             row.last_uid = last_uid
+            row.marked_uid = 0
         else:
             row.last_uid = max(row.last_uid, last_uid)
 
@@ -303,6 +336,8 @@ class Pipeline:
                role: str) -> None:
         uidvalidity = source.uidvalidity()
         cursor = self._load_cursor(cfg, source.folder, uidvalidity, report)
+        if cursor is not None:
+            self._remark(cfg, source, cursor)
 
         def seen(keys: Sequence[str]) -> set[str]:
             from mailtriage.services.intake import known_keys
@@ -329,8 +364,12 @@ class Pipeline:
                 try:
                     source.mark_processed(done)
                 except MailboxError as exc:
-                    # Stored already; the mark is retried never, the cursor protects us.
+                    # Stored already: the next run marks it (the cursor's marked UID lags).
                     log.warning("mailbox %s: marking processed failed: %s", cfg.name, exc)
+                else:
+                    uids = [int(p.raw.uid) for p in prepared if p.raw.uid.isdigit()]
+                    if uidvalidity and uids and cfg.processed_action != "none":
+                        self._set_marked(cfg, source.folder, max(uids))
             self._last_outcomes.extend(outcomes)
 
     def _store(self, cfg: MailboxConfig, folder: str, uidvalidity: int,

@@ -182,7 +182,7 @@ class Attachment(Base):
 
 
 class Cursor(Base):
-    """How far a mailbox folder has been read: (UIDVALIDITY, last UID)."""
+    """How far a mailbox folder has been read (UIDVALIDITY, last UID) and marked processed."""
 
     __tablename__ = "cursors"
     __table_args__ = (UniqueConstraint("mailbox", "folder"),)
@@ -192,6 +192,7 @@ class Cursor(Base):
     folder: Mapped[str] = mapped_column(String(200))
     uidvalidity: Mapped[int] = mapped_column(BigInteger, default=0)
     last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    marked_uid: Mapped[int] = mapped_column(BigInteger, default=0)
     uidvalidity_changes: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

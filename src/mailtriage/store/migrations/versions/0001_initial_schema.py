@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 09:33:59.442367
+Create Date: 2026-11-25 10:05:19.347733
 """
 
 from collections.abc import Sequence
@@ -26,6 +26,7 @@ def upgrade() -> None:
     sa.Column('folder', sa.String(length=200), nullable=False),
     sa.Column('uidvalidity', sa.BigInteger(), nullable=False),
     sa.Column('last_uid', sa.BigInteger(), nullable=False),
+    sa.Column('marked_uid', sa.BigInteger(), nullable=False),
     sa.Column('uidvalidity_changes', sa.Integer(), nullable=False),
     sa.Column('updated_at', mailtriage.store.models.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_cursors')),
