@@ -370,7 +370,8 @@ def _kind_name(kinds: tuple[type, ...]) -> str:
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names the loopback interface (a literal address or ``localhost``)."""
     if host == "localhost":
         return True
     try:
@@ -544,7 +545,7 @@ def _parse_mailboxes(raw: Any, base: Path) -> tuple[MailboxConfig, ...]:
             if not host:
                 raise ConfigError(f"'{s.key('host')}' is required for an IMAP mailbox.",
                                   s.key("host"))
-            if security == "none" and not _is_loopback(host):
+            if security == "none" and not is_loopback(host):
                 raise ConfigError(f"'{s.key('security')}' = \"none\" is refused for host {host}: "
                                   "plaintext is only allowed on loopback.", s.key("security"))
             if not username:
@@ -582,7 +583,7 @@ def _parse_smtp(raw: Mapping[str, Any], base: Path) -> SmtpConfig:
     transport = s.choice("transport", ("smtp", "file"), "smtp" if "host" in raw else "file")
     security = s.choice("security", ("tls", "starttls", "none"), "starttls")
     host = s.get("host", str, "127.0.0.1")
-    if transport == "smtp" and security == "none" and not _is_loopback(host):
+    if transport == "smtp" and security == "none" and not is_loopback(host):
         raise ConfigError(f"'smtp.security' = \"none\" is refused for host {host}: plaintext is "
                           "only allowed on loopback.", "smtp.security")
     from_address = s.get("from_address", str, "helpdesk@example.test")

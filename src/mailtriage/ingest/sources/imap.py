@@ -10,7 +10,6 @@ the folder is selected read-only unless a processed action (flag or move) is con
 from __future__ import annotations
 
 import imaplib
-import ipaddress
 import logging
 import shlex
 import ssl
@@ -26,7 +25,7 @@ from imapclient import DELETED, IMAPClient, SocketTimeout
 from imapclient.exceptions import LoginError
 from imapclient.exceptions import ProtocolError as ImapProtocolError
 
-from mailtriage.config import MailboxConfig
+from mailtriage.config import MailboxConfig, is_loopback
 from mailtriage.errors import (
     MailboxAuthError,
     MailboxConnectError,
@@ -53,16 +52,6 @@ _BODY = b"BODY[]"
 _HEADER = b"BODY[HEADER]"
 _SIZE = b"RFC822.SIZE"
 _DATE = b"INTERNALDATE"
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names the loopback interface (a literal address or ``localhost``)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def translate(exc: BaseException, *, connecting: bool) -> MailboxError:
