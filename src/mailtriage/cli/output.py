@@ -14,7 +14,9 @@ def print_json(data: Any) -> None:
 
 
 def console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    """stdout for people; when it is not a terminal (a pipe, cron mail) lines may be wide."""
+    width = None if sys.stdout.isatty() else 200
+    return Console(highlight=False, soft_wrap=False, width=width)
 
 
 def err_console() -> Console:
