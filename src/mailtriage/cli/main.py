@@ -58,6 +58,7 @@ def _register() -> None:
         admin,
         classify,
         correct,
+        outbox,
         quarantine,
         report,
         run,
@@ -67,7 +68,8 @@ def _register() -> None:
         train,
     )
 
-    for module in (admin, run, tickets, correct, quarantine, report, train, classify, serve):
+    for module in (admin, run, tickets, correct, quarantine, outbox, report, train, classify,
+                   serve):
         for command in module.COMMANDS:
             root.add_command(command)
     root.add_command(sla.sla_group)
