@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -52,7 +53,7 @@ def chunked(items: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-class LocalSource:
+class LocalSource(ABC):
     """Base of the file-based sources; subclasses list keys and read one key."""
 
     def __init__(self, cfg: MailboxConfig, *, folder: str | None = None) -> None:
@@ -63,17 +64,17 @@ class LocalSource:
         self.folder = folder or cfg.folder
         self.path: Path = cfg.path
 
+    @abstractmethod
     def check(self) -> None:
         """Raise ``MailboxGoneError`` when the mailbox is not there."""
-        raise NotImplementedError
 
+    @abstractmethod
     def keys(self) -> Iterable[str]:
         """Every message key, in a stable order."""
-        raise NotImplementedError
 
+    @abstractmethod
     def read(self, key: str, limit: int | None) -> RawMail | None:
         """The message with ``key``, or None when it disappeared meanwhile."""
-        raise NotImplementedError
 
     def __enter__(self) -> Self:
         self.check()
