@@ -125,7 +125,14 @@ class MboxSource(LocalSource):
         except OSError as exc:
             raise io_error(f"Cannot read {self.path}", exc) from None
 
+    def keys(self) -> Iterator[str]:
+        """Every message key, streaming the file (no message is kept in memory)."""
+        with self._open() as stream:
+            for entry in read_mbox(stream, 0):
+                yield entry.key
+
     def batches(self, cursor: Cursor | None, seen: SeenKeys) -> Iterator[list[RawMail]]:
+        """Reads the file once, keys and contents together (cheaper than ``keys`` + ``read``)."""
         size = max(1, self.cfg.batch_size)
         with self._open() as stream:
             chunk: list[MboxEntry] = []
