@@ -333,14 +333,18 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def tree_rss_kb(root: int) -> tuple[int, int]:
-    """(sum of RSS over ``root`` and all its descendants, number of processes)."""
+def tree_rss_kb(root: int, each: dict[int, int] | None = None) -> tuple[int, int]:
+    """(sum of RSS over ``root`` and all its descendants, number of processes); the highest
+    RSS seen per process is kept in ``each`` when given."""
     kids = _children()
     todo, total, count = [root], 0, 0
     while todo:
         pid = todo.pop()
-        total += _rss_kb(pid)
+        rss = _rss_kb(pid)
+        total += rss
         count += 1
+        if each is not None and rss > each.get(pid, 0):
+            each[pid] = rss
         todo.extend(kids.get(pid, ()))
     return total, count
 
@@ -350,6 +354,7 @@ class Timed:
     seconds: float
     peak_mb: float
     peak_processes: int
+    process_peaks_mb: list[float]
     returncode: int
     stdout: str
     stderr: str
@@ -357,6 +362,7 @@ class Timed:
 
 def timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> Timed:
     peak = [0, 0]
+    each: dict[int, int] = {}
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                             cwd=cwd)
@@ -364,7 +370,7 @@ def timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None =
 
     def sample() -> None:
         while not done.is_set():
-            rss, count = tree_rss_kb(proc.pid)
+            rss, count = tree_rss_kb(proc.pid, each)
             if rss > peak[0]:
                 peak[0] = rss
             peak[1] = max(peak[1], count)
@@ -376,7 +382,8 @@ def timed(argv: list[str], env: dict[str, str] | None = None, cwd: Path | None =
     elapsed = time.perf_counter() - start
     done.set()
     sampler.join()
-    return Timed(elapsed, peak[0] / 1024, peak[1], proc.returncode,
+    per_process = sorted((round(kb / 1024, 1) for kb in each.values()), reverse=True)
+    return Timed(elapsed, peak[0] / 1024, peak[1], per_process, proc.returncode,
                  out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
 
 
@@ -610,6 +617,7 @@ def main() -> None:
         "median_kb": round(statistics.median(sizes) / 1024, 1), "p99_kb": round(p99 / 1024),
         "mbsync_s": round(sync.seconds, 3), "mbsync_peak_mb": round(sync.peak_mb, 1),
         "run_s": round(first.seconds, 3), "run_peak_mb": round(first.peak_mb, 1),
+        "run_process_peaks_mb": first.process_peaks_mb,
         "run_processes": first.peak_processes, "ratio": round(ratio, 3),
         "idle_s": round(idle.seconds, 3), "idle_peak_mb": round(idle.peak_mb, 1),
         "idle_heavy_imports": heavy, "rows": rows, "exit": first.returncode,

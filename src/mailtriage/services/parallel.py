@@ -15,12 +15,15 @@ T = TypeVar("T")
 
 @contextmanager
 def parse_executor(workers: int | None) -> Iterator[Executor | None]:
-    """A pool of ``workers`` processes (default: one per core), or None for in-process parsing.
+    """A pool of ``workers`` processes, or None for in-process parsing (``workers`` 0).
 
-    The pool is created lazily by the executor on first use, so an idle run starts no process.
+    The default is one process per core but one: this process classifies and stores, which
+    costs more per mail than parsing, so one more worker would only wait for it and add its
+    memory (on one core: parsing in this process). The pool is created lazily by the executor
+    on first use, so an idle run starts no process.
     """
-    count = (os.cpu_count() or 1) if workers is None else workers
-    if count <= 1:
+    count = (os.cpu_count() or 1) - 1 if workers is None else workers
+    if count < 1:
         yield None
         return
     pool = ProcessPoolExecutor(max_workers=count)

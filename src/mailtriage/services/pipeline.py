@@ -229,6 +229,9 @@ class Pipeline:
         first = next((b for b in it if b), None)
         if first is None:
             return
+        from mailtriage.services.heap import return_large_blocks
+
+        return_large_blocks()  # before the pool forks: its workers inherit the setting
         # The pool forks its workers on first use; that must happen here, while this process
         # has no other thread, or never in this run (small batches are parsed in-process).
         if (self.executor is not None and len(first) >= PARALLEL_PARSE_MIN
