@@ -6,11 +6,17 @@ itself goes out, the row becomes ``sending`` (committed); after the server's ans
 ``sent``. A crash leaves either ``claimed`` (nothing can have been delivered: back to pending,
 sent by the next run) or ``sending`` (the server may have it: ``uncertain``, never resent blindly;
 staff can requeue it).
+
+Rows are claimed a chunk at a time (one conditional UPDATE … RETURNING for up to
+``CLAIM_CHUNK`` rows); each row still becomes ``sending`` on its own, committed, right before its
+DATA, and ``sent`` after it. Rows of a chunk that a broken setup stops before their turn go
+back to pending at once, their attempt not counted; after a crash ``mark_interrupted`` does
+the same for them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +30,9 @@ from mailtriage.errors import (
 from mailtriage.notify.transport import Transport, UncertainDeliveryError, next_attempt_delay
 from mailtriage.store.database import Database
 from mailtriage.store.models import OutboxItem
+
+CLAIM_CHUNK = 50
+"""Rows claimed in one statement; a crash leaves at most this many ``claimed`` (harmless)."""
 
 
 @dataclass
@@ -59,6 +68,30 @@ def _mark_sending(db: Database, row_id: int) -> Callable[[], None]:
     return mark
 
 
+def _claim(db: Database, ids: Sequence[int]) -> list[tuple[int, bytes, str, list[str], int]]:
+    """Claim those of ``ids`` still pending (pending → claimed, one attempt more), in one
+    statement; what was claimed, in id order. A row another sender took is not returned."""
+    with db.session() as s:
+        rows = s.execute(
+            update(OutboxItem).where(OutboxItem.id.in_(list(ids)),
+                                     OutboxItem.status == "pending")
+            .values(status="claimed", attempts=OutboxItem.attempts + 1)
+            .returning(OutboxItem.id, OutboxItem.body, OutboxItem.sender,
+                       OutboxItem.recipients, OutboxItem.attempts)).all()
+    return sorted((int(r[0]), bytes(r[1]), str(r[2]), [str(x) for x in r[3]], int(r[4]))
+                  for r in rows)
+
+
+def _unclaim(db: Database, ids: Sequence[int]) -> None:
+    """Claimed rows whose turn did not come: pending again, the attempt not counted."""
+    if not ids:
+        return
+    with db.session() as s:
+        s.execute(update(OutboxItem).where(OutboxItem.id.in_(list(ids)),
+                                           OutboxItem.status == "claimed")
+                  .values(status="pending", attempts=OutboxItem.attempts - 1))
+
+
 def deliver_due(db: Database, transport: Transport, now: Callable[[], datetime],
                 *, max_attempts: int, limit: int = 500) -> DeliveryReport:
     """Send every pending row whose time has come."""
@@ -69,56 +102,59 @@ def deliver_due(db: Database, transport: Transport, now: Callable[[], datetime],
                                         OutboxItem.next_attempt_at <= now())
             .order_by(OutboxItem.id).limit(limit)
         ).all()
-    for row_id in due:
-        with db.session() as s:
-            claimed = _rowcount(s.execute(
-                update(OutboxItem).where(OutboxItem.id == row_id, OutboxItem.status == "pending")
-                .values(status="claimed", attempts=OutboxItem.attempts + 1)))
-            item = s.get(OutboxItem, row_id) if claimed else None
-            if item is None:
-                continue
-            body, sender, recipients, attempts = (item.body, item.sender, list(item.recipients),
-                                                  item.attempts)
-        status, error, next_at = "sent", "", None
-        stop = False
-        try:
-            transport.send(body, sender, recipients, before_data=_mark_sending(db, row_id))
-        except DeliverySetupError as exc:
-            # Our side is broken (TLS, login): no row is at fault; try again next run.
-            status, error, stop = "pending", str(exc), True
-            next_at = now() + next_attempt_delay(1)
-        except UncertainDeliveryError as exc:
-            status, error = "uncertain", str(exc)
-        except TemporaryDeliveryError as exc:
-            if attempts >= max_attempts:
-                status, error = "failed", f"gave up after {attempts} attempts: {exc}"
-            else:
-                status, error = "pending", str(exc)
-                next_at = now() + next_attempt_delay(attempts)
-        except PermanentDeliveryError as exc:
-            status, error = "failed", str(exc)
-        with db.session() as s:
-            values: dict[str, object] = {"status": status, "last_error": error}
-            if stop:
-                # Not this message's attempt: a broken setup must not use up its retries.
-                values["attempts"] = OutboxItem.attempts - 1
-            if status == "sent":
-                values["sent_at"] = now()
-            if next_at is not None:
-                values["next_attempt_at"] = next_at
-            s.execute(update(OutboxItem).where(OutboxItem.id == row_id).values(**values))
-        if status == "sent":
-            report.sent += 1
-        elif status == "pending":
-            report.retry_later += 1
-        elif status == "uncertain":
-            report.uncertain += 1
-        else:
-            report.failed += 1
-        if stop:
-            report.setup_error = error
-            break
+    for start in range(0, len(due), CLAIM_CHUNK):
+        claimed = _claim(db, due[start:start + CLAIM_CHUNK])
+        for index, (row_id, body, sender, recipients, attempts) in enumerate(claimed):
+            if not _send_one(db, transport, now, report, row_id, body, sender, recipients,
+                             attempts, max_attempts):
+                _unclaim(db, [c[0] for c in claimed[index + 1:]])
+                return report
     return report
+
+
+def _send_one(db: Database, transport: Transport, now: Callable[[], datetime],
+              report: DeliveryReport, row_id: int, body: bytes, sender: str,
+              recipients: list[str], attempts: int, max_attempts: int) -> bool:
+    """Send one claimed row and record the result; False when a broken setup stops the pass."""
+    status, error, next_at = "sent", "", None
+    stop = False
+    try:
+        transport.send(body, sender, recipients, before_data=_mark_sending(db, row_id))
+    except DeliverySetupError as exc:
+        # Our side is broken (TLS, login): no row is at fault; try again next run.
+        status, error, stop = "pending", str(exc), True
+        next_at = now() + next_attempt_delay(1)
+    except UncertainDeliveryError as exc:
+        status, error = "uncertain", str(exc)
+    except TemporaryDeliveryError as exc:
+        if attempts >= max_attempts:
+            status, error = "failed", f"gave up after {attempts} attempts: {exc}"
+        else:
+            status, error = "pending", str(exc)
+            next_at = now() + next_attempt_delay(attempts)
+    except PermanentDeliveryError as exc:
+        status, error = "failed", str(exc)
+    with db.session() as s:
+        values: dict[str, object] = {"status": status, "last_error": error}
+        if stop:
+            # Not this message's attempt: a broken setup must not use up its retries.
+            values["attempts"] = OutboxItem.attempts - 1
+        if status == "sent":
+            values["sent_at"] = now()
+        if next_at is not None:
+            values["next_attempt_at"] = next_at
+        s.execute(update(OutboxItem).where(OutboxItem.id == row_id).values(**values))
+    if status == "sent":
+        report.sent += 1
+    elif status == "pending":
+        report.retry_later += 1
+    elif status == "uncertain":
+        report.uncertain += 1
+    else:
+        report.failed += 1
+    if stop:
+        report.setup_error = error
+    return not stop
 
 
 def requeue(db: Database, row_id: int, now: datetime) -> bool:
