@@ -66,3 +66,9 @@ def test_parse_executor_zero_workers_means_in_process() -> None:
     with parse_executor(2) as pool:
         assert pool is not None
         assert list(pool.map(abs, [-1, -2])) == [1, 2]
+
+
+def test_parse_executor_one_worker_is_a_pool() -> None:
+    with parse_executor(1) as pool:
+        assert pool is not None
+        assert list(pool.map(abs, [-3])) == [3]

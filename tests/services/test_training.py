@@ -15,7 +15,7 @@ from mailtriage.store.database import Database
 from mailtriage.store.models import TrainingExample
 
 CSV = '''id,subject,body,label_type,label_priority,language
-t1,Website plat,"De website geeft sinds vanochtend een 500 fout, niemand kan bestellen.",incident,high,nl
+t1,Website plat,"Sinds vanochtend een 500 fout, niemand kan bestellen.",incident,high,nl
 t2,Nieuwe pagina,"Kunnen jullie een nieuwe pagina met vacatures toevoegen?",change,,nl
 t3,Slow checkout,"The checkout has been slow for some customers since Monday.",incident,medium,en
 t4,"Typo, footer","There is a small typo in the footer, not urgent.",incident,low,en
