@@ -242,3 +242,16 @@ def test_tickets_reply_then_waiting_pauses_until_set_open(cli: Cli,
         replies = s.scalars(select(OutboxItem).where(OutboxItem.ticket_id == ticket.id,
                                                      OutboxItem.kind == "reply")).all()
         assert len(replies) == 2
+
+
+def test_report_sla_for_one_sla_level(cli: Cli, setup: tuple[Path, Database]) -> None:
+    from sqlalchemy import update
+
+    _path, db = setup
+    with db.session() as s:
+        levels = set(s.scalars(select(Ticket.sla_level)))
+        s.execute(update(Ticket).values(sla_level="guaranteed"))
+    assert levels == {"none"}
+    assert cli.json("report", "sla", "--month", "2026-03", "--sla", "guaranteed") \
+        == EXPECTED_MARCH
+    assert cli.json("report", "sla", "--month", "2026-03", "--sla", "none") == []

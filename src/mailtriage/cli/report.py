@@ -16,9 +16,11 @@ def report_group() -> None:
 
 @report_group.command("sla")
 @click.option("--month", metavar="YYYY-MM", help="Only this month (default: every month).")
+@click.option("--sla", "level", type=click.Choice(["guaranteed", "aim", "none"]),
+              help="Only customers with this SLA (default: every incident with a clock).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def report_sla(app: AppContext, month: str | None, as_json: bool) -> None:
+def report_sla(app: AppContext, month: str | None, level: str | None, as_json: bool) -> None:
     """SLA compliance per priority: n, met, percentage and target, response and resolution.
 
     A ticket counts in the month its deadline falls. With fewer than 7 tickets one miss fails
@@ -26,7 +28,7 @@ def report_sla(app: AppContext, month: str | None, as_json: bool) -> None:
     """
     from mailtriage.services.compliance import monthly_report, row_json
 
-    rows = monthly_report(app.config, app.db(), month, app.now())
+    rows = monthly_report(app.config, app.db(), month, app.now(), level=level)
     if as_json:
         print_json([row_json(r) for r in rows])
         return
