@@ -58,3 +58,52 @@ def test_lease_excludes_other_holders_until_it_expires(db_url: str) -> None:
     lease.release(db, "run", "host-b:2")
     lease.acquire(db, "run", "host-c:3", now + timedelta(minutes=32), ttl)
     db.dispose()
+
+
+def test_renew_extends_the_lease_of_its_holder_only(sqlite_url: str) -> None:
+    db = Database(sqlite_url)
+    db.migrate()
+    now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    ttl = timedelta(minutes=30)
+    lease.acquire(db, "run", "host-a:1", now, ttl)
+    lease.renew(db, "run", "host-a:1", now + timedelta(minutes=25), ttl)
+    with pytest.raises(LockHeldError):  # would have expired at 09:30 without the renewal
+        lease.acquire(db, "run", "host-b:2", now + timedelta(minutes=40), ttl)
+    lease.renew(db, "run", "host-b:2", now + timedelta(minutes=50), ttl)  # not the holder
+    lease.acquire(db, "run", "host-b:2", now + timedelta(minutes=56), ttl)
+    db.dispose()
+
+
+def test_a_run_renews_its_lease_after_every_batch(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from mailtriage.config import (
+        Config,
+        DatabaseConfig,
+        MailboxConfig,
+        RunConfig,
+        SmtpConfig,
+        StorageConfig,
+    )
+    from mailtriage.services.pipeline import Pipeline
+
+    box = tmp_path / "box"
+    box.mkdir()
+    for n in range(5):
+        (box / f"{n}.eml").write_bytes(
+            b"From: a@klant.example\r\nTo: helpdesk@example.test\r\nSubject: vraag %d\r\n"
+            b"Message-ID: <%d@klant.example>\r\n\r\nHallo, een vraag.\r\n" % (n, n))
+    config = Config(
+        database=DatabaseConfig(f"sqlite:///{tmp_path / 'db.sqlite'}"),
+        storage=StorageConfig(directory=tmp_path / "files"),
+        mailboxes=(MailboxConfig(name="b", kind="emldir", path=box, batch_size=2),),
+        smtp=SmtpConfig(directory=tmp_path / "out"),
+        run=RunConfig(lock_file=tmp_path / "lock"))
+    config = replace(config, notify=replace(config.notify, auto_reply=False))
+    db = Database(config.database.url)
+    db.migrate()
+    beats: list[int] = []
+    report = Pipeline(config, db, heartbeat=lambda: beats.append(1)).run()
+    db.dispose()
+    assert report.mailboxes[0].fetched == 5
+    assert len(beats) == 3  # batches of 2, 2 and 1

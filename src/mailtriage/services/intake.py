@@ -189,15 +189,6 @@ def origin_of(session: Session, ctx: IntakeContext, mail: ParsedMail) -> OriginV
     return decide_origin(mail, own_addresses=ctx.own_addresses, is_own_message_id=is_own)
 
 
-def is_known(session: Session, mailbox: str, sha256: str) -> bool:
-    if session.scalar(select(Message.id).where(Message.mailbox == mailbox,
-                                               Message.sha256 == sha256).limit(1)):
-        return True
-    return session.scalar(select(QuarantineEntry.id).where(
-        QuarantineEntry.mailbox == mailbox, QuarantineEntry.sha256 == sha256,
-        QuarantineEntry.status == "open").limit(1)) is not None
-
-
 def store_batch(session: Session, ctx: IntakeContext, items: Sequence[Prepared],
                 decisions: dict[int, Decision], *, replay: bool = False,
                 role: str = "inbox") -> list[Outcome]:

@@ -103,9 +103,11 @@ class Pipeline:
 
     def __init__(self, config: Config, db: Database, *,
                  now: Callable[[], datetime] | None = None, dry_run: bool = False,
-                 executor: Executor | None = None, progress: ProgressFn | None = None) -> None:
+                 executor: Executor | None = None, progress: ProgressFn | None = None,
+                 heartbeat: Callable[[], None] | None = None) -> None:
         self.config = config
         self.db = db
+        self.heartbeat = heartbeat
         self.now = now or (lambda: datetime.now(UTC))
         self.dry_run = dry_run
         self.executor = executor
@@ -189,9 +191,6 @@ class Pipeline:
         self._classifier_loader.start()
 
     # -- parsing ------------------------------------------------------------------------------
-
-    def prepare_all(self, batch: Sequence[RawMail]) -> list[Prepared]:
-        return self.submit_parse(batch)()
 
     def submit_parse(self, batch: Sequence[RawMail]) -> Callable[[], list[Prepared]]:
         """Start parsing ``batch``; the returned function waits for and returns the result.
@@ -357,6 +356,8 @@ class Pipeline:
                 report.outcomes[o.kind] = report.outcomes.get(o.kind, 0) + 1
             if self.progress:
                 self.progress(f"{cfg.name}/{source.folder}", len(batch))
+            if self.heartbeat:
+                self.heartbeat()
             if not self.dry_run:
                 done = [o.uid for o in outcomes]
                 if cfg.processed_action == "move":
@@ -486,8 +487,10 @@ def _workers(executor: Executor) -> int:
 
 
 @contextmanager
-def run_guard(config: Config, db: Database, now: datetime) -> Iterator[None]:
-    """The host lock, a current schema and the database lease around one run."""
+def run_guard(config: Config, db: Database, now: datetime
+              ) -> Iterator[Callable[[datetime], None]]:
+    """The host lock, a current schema and the database lease around one run; yields the
+    function that renews the lease (called after every batch, so a long run keeps it)."""
     with RunLock(config.run.lock_file):
         ensure_schema(db)
         holder = lease.holder_id()
@@ -497,7 +500,7 @@ def run_guard(config: Config, db: Database, now: datetime) -> Iterator[None]:
             if not _take_over_dead_lease(db, holder, now):
                 raise
         try:
-            yield
+            yield lambda at: lease.renew(db, LEASE_NAME, holder, at, LEASE_TTL)
         finally:
             lease.release(db, LEASE_NAME, holder)
 
@@ -539,9 +542,9 @@ def run_once(config: Config, *, dry_run: bool = False, now: Callable[[], datetim
     clock = now or (lambda: datetime.now(UTC))
     db = Database(config.database.url)
     try:
-        with run_guard(config, db, clock()):
+        with run_guard(config, db, clock()) as renew:
             return Pipeline(config, db, now=clock, dry_run=dry_run, executor=executor,
-                            progress=progress).run()
+                            progress=progress, heartbeat=lambda: renew(clock())).run()
     except SQLAlchemyError as exc:  # the lease and other direct engine use
         raise StoreError(f"Database error: {_one_line(exc)}") from exc
     finally:
