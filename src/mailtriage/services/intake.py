@@ -1,8 +1,12 @@
 """Stores one batch of fetched mail: dedup, quarantine, origin, threading, tickets and replies.
 
-Everything a batch decides is written in one transaction, each message inside its own savepoint
-so one bad message never takes the others down. The mailbox is touched (flag or move) only after
-that transaction commits; a crash before the commit means a harmless re-fetch that the
+Everything a batch decides is written in one transaction. The batch is first stored at once:
+what it needs to know (stored hashes, our own Message-IDs, reply counts, the change backlog) is
+asked up front in a few IN queries, new tickets link their rows by object rather than by id, and
+one flush writes each table in one statement. If anything in that attempt fails, it is rolled
+back and the batch is stored again mail by mail, each inside its own savepoint, so one bad
+message never takes the others down. The mailbox is touched (flag or move) only after the
+transaction commits; a crash before the commit means a harmless re-fetch that the
 ``(mailbox, sha256)`` key turns into a no-op.
 """
 
@@ -36,6 +40,7 @@ from mailtriage.store.models import (
     QuarantineEntry,
     Ticket,
     TicketEvent,
+    ticket_ref,
 )
 
 FIRST_TICKET_NUMBER = 1001
@@ -133,7 +138,9 @@ class BatchMemo:
     asked_own: set[str] = field(default_factory=set)
     own_ids: set[str] = field(default_factory=set)
     next_number: int | None = None
-    participants: dict[int, set[str]] = field(default_factory=dict)
+    participants: dict[Ticket, set[str]] = field(default_factory=dict)
+    """The participants of the tickets this batch opened (keyed by the object: a new ticket
+    has no id before the flush)."""
 
     def forget_uncommitted(self) -> None:
         self.next_number = None
@@ -195,13 +202,44 @@ def store_batch(session: Session, ctx: IntakeContext, items: Sequence[Prepared],
     """Store every prepared mail of a batch in the caller's transaction.
 
     ``role`` is ``inbox`` for mail to the helpdesk, ``sent`` for a sent folder, where every
-    mail is a reply by staff.
+    mail is a reply by staff. The whole batch is tried at once first (see the module's
+    docstring); a failure there costs time, never a mail.
     """
+    if len(items) > 1:
+        savepoint = session.begin_nested()
+        try:
+            senders = [p.parsed.sender.addr for p in items if p.parsed and p.parsed.sender]
+            with ctx.replies.batch(session, senders):
+                outcomes = _store_items(session, ctx, items, decisions, replay=replay,
+                                        role=role, isolated=False)
+                session.flush()
+        except Exception as exc:
+            savepoint.rollback()
+            log.info("storing %d mails at once failed (%s: %s); storing them one by one",
+                     len(items), exc.__class__.__name__, str(exc).splitlines()[0:1])
+        else:
+            savepoint.commit()
+            return outcomes
+    return _store_items(session, ctx, items, decisions, replay=replay, role=role,
+                        isolated=True)
+
+
+def _store_items(session: Session, ctx: IntakeContext, items: Sequence[Prepared],
+                 decisions: dict[int, Decision], *, replay: bool, role: str,
+                 isolated: bool) -> list[Outcome]:
+    """Store the batch's mail in order; ``isolated`` puts each in its own savepoint and turns
+    a failure into a quarantine entry, else the first failure propagates."""
     outcomes = []
     memo = load_memo(session, items)
     session.info[_MEMO] = memo
     try:
         for index, prep in enumerate(items):
+            if not isolated:
+                outcome = _store_one(session, ctx, prep, decisions.get(index), replay=replay,
+                                     role=role)
+                _remember(memo, prep, outcome)
+                outcomes.append(outcome)
+                continue
             savepoint = session.begin_nested()
             try:
                 outcome = _store_one(session, ctx, prep, decisions.get(index), replay=replay,
@@ -217,15 +255,19 @@ def store_batch(session: Session, ctx: IntakeContext, items: Sequence[Prepared],
                 log.exception("storing %s/%s failed", prep.raw.mailbox, prep.raw.uid)
                 outcome = _quarantine(session, ctx, prep, "internal-error",
                                       f"{exc.__class__.__name__}: {exc}")
-            key = (prep.raw.mailbox, prep.sha256)
-            if outcome.kind == "quarantined":
-                memo.quarantined.add(key)
-            elif outcome.kind != "duplicate":
-                memo.stored.add(key)
+            _remember(memo, prep, outcome)
             outcomes.append(outcome)
     finally:
         session.info.pop(_MEMO, None)
     return outcomes
+
+
+def _remember(memo: BatchMemo, prep: Prepared, outcome: Outcome) -> None:
+    key = (prep.raw.mailbox, prep.sha256)
+    if outcome.kind == "quarantined":
+        memo.quarantined.add(key)
+    elif outcome.kind != "duplicate":
+        memo.stored.add(key)
 
 
 def _raw_fields(ctx: IntakeContext, raw: RawMail) -> dict[str, Any]:
@@ -328,11 +370,11 @@ def _add_participant(session: Session, ticket: Ticket, address: str | None,
         return
     address = address.lower()
     memo = _memo(session)
-    known = memo.participants.get(ticket.id) if memo is not None else None
+    known = memo.participants.get(ticket) if memo is not None else None
     if known is not None:  # a ticket of this batch: its participants are all in ``known``
         if address not in known:
             known.add(address)
-            session.add(Participant(ticket_id=ticket.id, address=address, role=role))
+            session.add(Participant(address=address, role=role, **ticket_ref(ticket)))
         return
     exists = session.scalar(select(Participant.id).where(Participant.ticket_id == ticket.id,
                                                          Participant.address == address))
@@ -512,6 +554,8 @@ def _follow_up(session: Session, ctx: IntakeContext, prep: Prepared, mail: Parse
     msg.ticket_id = ticket.id
     session.add(msg)
     resumed = ticket.status in ("waiting", "resolved", "closed")
+    if resumed:
+        ctx.replies.status_changed()
     if ticket.status == "waiting":
         session.add(TicketEvent(ticket_id=ticket.id, kind="status_changed", at=mail.received_at,
                                 data={"from": "waiting", "to": "open",
@@ -555,12 +599,14 @@ def _open_ticket(session: Session, ctx: IntakeContext, prep: Prepared, mail: Par
         linked_ticket_id=linked.id if linked else None,
     )
     session.add(ticket)
-    session.flush()
+    ctx.replies.new_ticket(ticket)
     memo = _memo(session)
     if memo is not None:
-        memo.participants[ticket.id] = set()  # brand new: nobody takes part yet
+        memo.participants[ticket] = set()  # brand new: nobody takes part yet
+    else:
+        session.flush()  # the ticket's id, for the participant query
     msg = _new_message(ctx, prep, mail, origin, "ticket", thread_reason)
-    msg.ticket_id = ticket.id
+    msg.ticket = ticket
     session.add(msg)
     _add_participant(session, ticket, requester)
     for cc in mail.cc:
@@ -568,13 +614,12 @@ def _open_ticket(session: Session, ctx: IntakeContext, prep: Prepared, mail: Par
             _add_participant(session, ticket, cc.addr)
     if decision is not None:
         session.add(Classification(
-            ticket_id=ticket.id, type=decision.type, priority=priority,
+            ticket=ticket, type=decision.type, priority=priority,
             confidence=decision.confidence, needs_review=decision.needs_review,
             rules=list(decision.rules), reasons=list(decision.reasons),
             model_version=decision.model_version, source="auto"))
-    session.add(TicketEvent(ticket_id=ticket.id, kind="created", at=mail.received_at,
+    session.add(TicketEvent(ticket=ticket, kind="created", at=mail.received_at,
                             data={"reason": thread_reason}))
-    session.flush()
     reply = ctx.replies.acknowledge(session, ticket, msg, mail, origin)
     return Outcome(prep.raw.uid, "ticket", thread_reason, ticket.number, reply)
 

@@ -8,8 +8,9 @@ answer is recorded on the ticket with its reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -23,7 +24,7 @@ from mailtriage.notify.policy import decide_auto_reply
 from mailtriage.notify.render import RenderedMail, render_ack, render_update
 from mailtriage.notify.wording import Language
 from mailtriage.sla.changes import current_workload
-from mailtriage.store.models import Message, OutboxItem, Setting, Ticket, TicketEvent
+from mailtriage.store.models import Message, OutboxItem, Setting, Ticket, TicketEvent, ticket_ref
 
 CUSTOMER_KINDS = ("ack", "update")
 OPEN_STATUSES = ("new", "open", "waiting")
@@ -36,14 +37,44 @@ def open_change_hours(session: Session) -> float:
     return float(sum(4.0 if h is None else h for h in rows))
 
 
-def workload_now(session: Session, config: Config) -> Workload:
-    """Staff's setting in the database, else the config, else derived from the backlog."""
+def staff_workload(session: Session) -> Workload | None:
+    """The workload staff set in the database, if any."""
     setting = session.get(Setting, "workload")
     if setting is not None:
         level = setting.value.get("level")
         if level == "low" or level == "high":
             return level  # type: ignore[no-any-return]
-    return current_workload(config.sla, open_change_hours(session))
+    return None
+
+
+def workload_now(session: Session, config: Config) -> Workload:
+    """Staff's setting in the database, else the config, else derived from the backlog."""
+    return staff_workload(session) or current_workload(config.sla, open_change_hours(session))
+
+
+@dataclass
+class BatchCounts:
+    """What the replies of one batch of new mail need from the database, asked once.
+
+    ``sent`` holds, for every sender address of the batch, the customer mail queued to it in
+    the rate-limit window, counted on as the batch queues more; ``change_hours`` the open
+    change backlog before the batch, to which the batch's own new change tickets are added.
+    Only for a batch stored without savepoints: a rolled-back mail would leave the counts
+    too high. ``stale`` (a ticket of the batch changed status) sends the backlog back to the
+    database.
+    """
+
+    since: datetime
+    sent: dict[str, int]
+    staff_workload: Workload | None
+    change_hours: float
+    new_tickets: list[Ticket] = field(default_factory=list)
+    stale: bool = False
+
+    def backlog(self) -> float:
+        return self.change_hours + sum(
+            4.0 if t.change_hours is None else t.change_hours for t in self.new_tickets
+            if t.type == "change" and t.status in OPEN_STATUSES)
 
 
 class ReplyComposer:
@@ -56,6 +87,44 @@ class ReplyComposer:
         self.dry_run = dry_run
         self.domain = config.smtp.from_address.rsplit("@", 1)[1]
         self.sender = Address(config.smtp.from_address, config.smtp.from_name)
+        self._batch: BatchCounts | None = None
+
+    @contextmanager
+    def batch(self, session: Session, addresses: Iterable[str]) -> Iterator[BatchCounts]:
+        """Answer the rate-limit and workload questions of one batch from memory (see
+        ``BatchCounts``); the caller registers each new ticket with ``new_ticket``."""
+        since = self._window_start()
+        wanted = sorted({a.lower() for a in addresses if a})
+        sent = dict.fromkeys(wanted, 0)
+        for start in range(0, len(wanted), 500):
+            sent.update((address, int(n)) for address, n in session.execute(
+                select(OutboxItem.recipient, func.count(OutboxItem.id)).where(
+                    OutboxItem.recipient.in_(wanted[start:start + 500]),
+                    OutboxItem.kind.in_(CUSTOMER_KINDS), OutboxItem.created_at >= since)
+                .group_by(OutboxItem.recipient)).all())
+        self._batch = BatchCounts(since=since, sent=sent,
+                                  staff_workload=staff_workload(session),
+                                  change_hours=open_change_hours(session))
+        try:
+            yield self._batch
+        finally:
+            self._batch = None
+
+    def new_ticket(self, ticket: Ticket) -> None:
+        """A ticket the current batch opened (it counts in the change backlog)."""
+        if self._batch is not None:
+            self._batch.new_tickets.append(ticket)
+
+    def status_changed(self) -> None:
+        """A ticket changed status in the current batch: ask the backlog from the database."""
+        if self._batch is not None:
+            self._batch.stale = True
+
+    def _workload(self, session: Session) -> Workload:
+        batch = self._batch
+        if batch is None or batch.stale:
+            return workload_now(session, self.config)
+        return batch.staff_workload or current_workload(self.config.sla, batch.backlog())
 
     # -- what the mail says -----------------------------------------------------------------
 
@@ -78,7 +147,7 @@ class ReplyComposer:
                            resolution_due=ticket.resolution_due,
                            guaranteed=ticket.sla_level == "guaranteed")
         if ticket.type == "change":
-            workload = workload_now(session, self.config)
+            workload = self._workload(session)
             terms = standard_change_terms(workload)
             window = None
             if ticket.change_window and ticket.change_window.get("earliest"):
@@ -94,11 +163,16 @@ class ReplyComposer:
 
     # -- queueing ------------------------------------------------------------------------------
 
+    def _window_start(self) -> datetime:
+        return self.now() - timedelta(minutes=self.config.notify.rate_limit_window_minutes)
+
     def replies_in_window(self, session: Session, address: str) -> int:
-        since = self.now() - timedelta(minutes=self.config.notify.rate_limit_window_minutes)
+        address = address.lower()
+        if self._batch is not None and address in self._batch.sent:
+            return self._batch.sent[address]
         return int(session.scalar(select(func.count(OutboxItem.id)).where(
-            OutboxItem.recipient == address.lower(), OutboxItem.kind.in_(CUSTOMER_KINDS),
-            OutboxItem.created_at >= since)) or 0)
+            OutboxItem.recipient == address, OutboxItem.kind.in_(CUSTOMER_KINDS),
+            OutboxItem.created_at >= self._window_start())) or 0)
 
     def _queue(self, session: Session, ticket: Ticket, kind: str, dedup_key: str,
                recipient: Address, rendered: RenderedMail, *, parent: ParsedMail | None,
@@ -114,11 +188,15 @@ class ReplyComposer:
             auto_submitted="auto-replied" if kind == "ack" else "auto-generated",
             in_reply_to=in_reply_to, references=refs, language=ticket.language)
         item = OutboxItem(
-            ticket_id=ticket.id, kind=kind, dedup_key=dedup_key, message_id=message_id,
+            kind=kind, dedup_key=dedup_key, message_id=message_id,
             sender=outgoing.envelope_sender, recipient=recipient.addr.lower(),
             recipients=[outgoing.envelope_recipient], subject=rendered.subject,
-            body=compose_message(outgoing), status="pending", next_attempt_at=self.now())
+            body=compose_message(outgoing), status="pending", next_attempt_at=self.now(),
+            **ticket_ref(ticket))
         session.add(item)
+        if (self._batch is not None and kind in CUSTOMER_KINDS
+                and item.recipient in self._batch.sent):
+            self._batch.sent[item.recipient] += 1
         return item
 
     def acknowledge(self, session: Session, ticket: Ticket, msg: Message, mail: ParsedMail,
@@ -140,17 +218,18 @@ class ReplyComposer:
             replies_in_window=self.replies_in_window(session, address) if address else 0,
             own_addresses=(self.config.smtp.from_address,))
         if not decision.send or decision.recipient is None:
-            session.add(TicketEvent(ticket_id=ticket.id, kind="no_reply", at=self.now(),
+            session.add(TicketEvent(kind="no_reply", at=self.now(),
                                     data={"rule": decision.rule, "reason": decision.reason,
-                                          "notes": list(decision.notes)}))
+                                          "notes": list(decision.notes)},
+                                    **ticket_ref(ticket)))
             return f"none ({decision.reason})"
         rendered = render_ack(self.ack_context(session, ticket),
                               template_dir=self.config.notify.template_dir)
-        item = self._queue(session, ticket, "ack", dedup or f"ack:{ticket.id}",
+        item = self._queue(session, ticket, "ack", dedup or f"ack:{ticket.number}",
                            decision.recipient, rendered, parent=mail)
-        session.add(TicketEvent(ticket_id=ticket.id, kind="reply_queued", at=self.now(),
+        session.add(TicketEvent(kind="reply_queued", at=self.now(),
                                 data={"kind": "ack", "to": item.recipient,
-                                      "notes": list(decision.notes)}))
+                                      "notes": list(decision.notes)}, **ticket_ref(ticket)))
         return f"{item.kind} to {item.recipient}"
 
     def queue_update(self, session: Session, ticket: Ticket, *, previous_kind: str | None,

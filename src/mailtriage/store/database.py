@@ -59,6 +59,10 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if self.engine.dialect.name == "sqlite":
+            from mailtriage.store.rowids import number_new_rows
+
+            event.listen(self.sessions, "before_flush", number_new_rows)
 
     @property
     def dialect(self) -> str:
