@@ -38,8 +38,8 @@ def _report_json(report: Any) -> dict[str, Any]:
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing unless something needs "
                                                    "attention (for cron).")
 @click.option("--workers", type=click.IntRange(0, 64), default=None,
-              help="Processes for parsing large batches (default: the number of cores "
-                   "minus one; 0 parses in this process).")
+              help="Processes that parse and classify large batches (default: the number "
+                   "of cores minus one; 0 does everything in this process).")
 @click.pass_obj
 def run_command(app: AppContext, dry_run: bool, as_json: bool, quiet: bool,
                 workers: int | None) -> int:

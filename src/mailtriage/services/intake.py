@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from mailtriage.classify.decision import Decision
+from mailtriage.classify.decision import ClassifyInput, Decision
 from mailtriage.config import Config
 from mailtriage.errors import MailtriageError, UnparseableMail
 from mailtriage.ingest.message import OriginVerdict, ParsedMail, RawMail
@@ -50,7 +50,8 @@ log = logging.getLogger("mailtriage.intake")
 
 @dataclass(frozen=True)
 class Prepared:
-    """A fetched mail after the CPU-bound work: parsed, or the reason it cannot be."""
+    """A fetched mail after the CPU-bound work: parsed, or the reason it cannot be; and its
+    classification when a worker process already made it."""
 
     raw: RawMail
     parsed: ParsedMail | None
@@ -58,6 +59,7 @@ class Prepared:
     failure_detail: str = ""
     digest: str = ""
     """``raw.sha256``, when already computed (by the worker that parsed it)."""
+    decision: Decision | None = None
 
     @property
     def sha256(self) -> str:
@@ -81,11 +83,13 @@ def prepare(raw: RawMail, now: datetime) -> Prepared:
         return Prepared(raw, None, "parser-error", f"{exc.__class__.__name__}: {exc}", digest)
 
 
-def parse_remote(raw: RawMail, now: datetime
-                 ) -> tuple[ParsedMail | None, str | None, str, str]:
-    """``prepare`` for a worker process: only the result travels back, not the raw bytes."""
-    done = prepare(raw, now)
-    return done.parsed, done.failure, done.failure_detail, done.digest
+def classification_inputs(items: Sequence[Prepared]) -> list[tuple[int, ClassifyInput]]:
+    """The mails of a batch that may open a ticket (parsed, not a delivery report) and are
+    not classified yet, by position, as the classifier reads them."""
+    return [(i, ClassifyInput(subject=p.parsed.subject, body=p.parsed.new_text or p.parsed.text,
+                              language=p.parsed.language))
+            for i, p in enumerate(items)
+            if p.parsed is not None and p.parsed.report is None and p.decision is None]
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ T = TypeVar("T")
 def parse_executor(workers: int | None) -> Iterator[Executor | None]:
     """A pool of ``workers`` processes, or None for in-process parsing (``workers`` 0).
 
-    The default is one process per core but one: this process classifies and stores, which
-    costs more per mail than parsing, so one more worker would only wait for it and add its
-    memory (on one core: parsing in this process). The pool is created lazily by the executor
-    on first use, so an idle run starts no process.
+    The workers parse and classify (each loads the model once); this process fetches, stores
+    and sends. The default is one process per core but one, which keeps this process's core
+    for its own work and the memory at one model (on one core: everything in this process).
+    The pool is created lazily by the executor on first use, so an idle run starts no process.
     """
     count = (os.cpu_count() or 1) - 1 if workers is None else workers
     if count < 1:

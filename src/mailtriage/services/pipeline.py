@@ -1,17 +1,17 @@
 """One scheduled cycle of ``mailtriage run``: fetch, parse, classify, store, answer, deliver.
 
 This is the one module that composes the core packages (ingest, classify, sla, notify) with the
-store. Per mailbox it streams batches from the source, parses them (on several cores when the
-batch is large), classifies the candidates for new tickets in one call, stores the batch in one
-transaction, then marks the batch processed on the server and advances the cursor. Mail on the
-server is touched only after the commit.
+store. Per mailbox it streams batches from the source, parses and classifies them (in the worker
+processes when the first batch is large, ``services.worker``; else here, the candidates for new
+tickets in one call), stores the batch in one transaction, then marks the batch processed on the
+server and advances the cursor. Mail on the server is touched only after the commit.
 
-The stages overlap: while batch k is classified and stored, batch k+1 is parsed in the process
+The stages overlap: while batch k is stored, batch k+1 is parsed and classified in the process
 pool and a thread already fetches batch k+2 (``parallel.prefetch``; the IMAP source serialises
 its conversations, so that thread and ``mark_processed`` never interleave commands). Batches are
 still stored, committed and marked strictly in order. Parsing, classification, the reply
 templates and the staff alerts are imported only when there is work for them, so a run with
-nothing new stays cheap.
+nothing new stays cheap; with a pool, this process never imports scikit-learn at all.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import SQLAlchemyError
 
-from mailtriage.classify.decision import ClassifyInput, Decision
+from mailtriage.classify.decision import Decision
 from mailtriage.config import Config, MailboxConfig
 from mailtriage.errors import LockHeldError, MailboxError, MailtriageError, StoreError
 from mailtriage.ingest.message import RawMail
@@ -143,11 +143,14 @@ class Pipeline:
     # -- classification -------------------------------------------------------------------
 
     def classify(self, items: Sequence[Prepared]) -> dict[int, Decision]:
-        """Classify the mails that may open a ticket, in one batch; loads the model lazily."""
-        wanted = [(i, p.parsed) for i, p in enumerate(items)
-                  if p.parsed is not None and p.parsed.report is None]
+        """The decisions for the mails that may open a ticket: those the worker processes
+        made, and the rest classified here in one batch (the model is loaded lazily)."""
+        from mailtriage.services.intake import classification_inputs
+
+        done = {i: p.decision for i, p in enumerate(items) if p.decision is not None}
+        wanted = classification_inputs(items)
         if not wanted:
-            return {}
+            return done
         loader = self._classifier_loader
         if loader is not None:
             loader.join()
@@ -158,21 +161,19 @@ class Pipeline:
         if self._classifier is None:
             self._load_classifier()
         classifier = self._classifier
-        inputs = [ClassifyInput(subject=m.subject, body=m.new_text or m.text,
-                                language=m.language) for _, m in wanted]
-        results = classifier.classify_batch(inputs)  # type: ignore[union-attr]
-        return {i: d for (i, _), d in zip(wanted, results, strict=True)}
+        results = classifier.classify_batch([i for _, i in wanted])  # type: ignore[union-attr]
+        done.update((i, d) for (i, _), d in zip(wanted, results, strict=True))
+        return done
 
     def _load_classifier(self) -> None:
-        from mailtriage.classify.engine import Classifier
+        from mailtriage.services.worker import load_classifier
 
-        try:
-            self._classifier = Classifier.load(self.config.classify)
-        except MailtriageError as exc:
-            # Rules still work; every ticket then waits for review (low confidence).
-            log.error("the model cannot be used, classifying with rules only: %s", exc)
-            self.problems.append(f"model: {exc}")
-            self._classifier = Classifier.load(self.config.classify, with_model=False)
+        self._classifier, problem = load_classifier(self.config.classify)
+        self._problem(problem)
+
+    def _problem(self, problem: str | None) -> None:
+        if problem and problem not in self.problems:
+            self.problems.append(problem)
 
     def _start_classifier_load(self) -> None:
         """Load the classifier (scikit-learn, the model) in a thread while the first batches
@@ -192,27 +193,35 @@ class Pipeline:
 
     # -- parsing ------------------------------------------------------------------------------
 
-    def submit_parse(self, batch: Sequence[RawMail]) -> Callable[[], list[Prepared]]:
+    def submit_parse(self, batch: Sequence[RawMail], role: str = "inbox"
+                     ) -> Callable[[], list[Prepared]]:
         """Start parsing ``batch``; the returned function waits for and returns the result.
 
-        Large batches go to the process pool in small chunks (a 1 MB mail must not hold up a
-        whole chunk), and only the parse result travels back: the raw bytes stay here.
+        Once the process pool is in use, every batch goes there in small chunks (a 1 MB mail
+        must not hold up much else), and the workers classify the inbox mail as well; only
+        the results travel back: the raw bytes stay here.
         """
-        from mailtriage.services.intake import Prepared, parse_remote, prepare
+        from mailtriage.services.intake import Prepared, prepare
 
         now = self.now()
-        if self.executor is None or not self._pool_live or len(batch) < PARALLEL_PARSE_MIN:
+        if self.executor is None or not self._pool_live:
             done = [prepare(raw, now) for raw in batch]
             return lambda: done
         import mailtriage.ingest.parse  # noqa: F401  (imported here, before the pool forks)
-        sent = [_portable(raw) for raw in batch]
-        chunk = max(1, min(16, len(batch) // (4 * _workers(self.executor))))
-        results = self.executor.map(parse_remote, sent, [now] * len(sent), chunksize=chunk)
+        from mailtriage.services.worker import prepare_chunk
+
+        chunks = _chunks(batch, _workers(self.executor))
+        wanted = self.config.classify if role == "inbox" else None
+        results = self.executor.map(prepare_chunk, [[_portable(r) for r in c] for c in chunks],
+                                    [now] * len(chunks), [wanted] * len(chunks))
 
         def collect() -> list[Prepared]:
-            return [Prepared(raw, parsed, failure, detail, digest)
-                    for raw, (parsed, failure, detail, digest) in zip(batch, results,
-                                                                      strict=True)]
+            out: list[Prepared] = []
+            for chunk, (fields, problems) in zip(chunks, results, strict=True):
+                out.extend(Prepared(raw, *f) for raw, f in zip(chunk, fields, strict=True))
+                for problem in problems:
+                    self._problem(problem)
+            return out
         return collect
 
     def _parsed(self, batches: Iterable[list[RawMail]], role: str = "inbox"
@@ -236,8 +245,8 @@ class Pipeline:
         if (self.executor is not None and len(first) >= PARALLEL_PARSE_MIN
                 and threading.active_count() == 1):
             self._pool_live = True
-        pending = (first, self.submit_parse(first))
-        if role == "inbox":
+        pending = (first, self.submit_parse(first, role))
+        if role == "inbox" and not self._pool_live:
             self._start_classifier_load()
         error: MailboxError | None = None
         with closing(prefetch(it)) as rest:
@@ -245,7 +254,7 @@ class Pipeline:
                 for batch in rest:
                     if not batch:
                         continue
-                    ahead = (batch, self.submit_parse(batch))
+                    ahead = (batch, self.submit_parse(batch, role))
                     yield pending[0], pending[1]()
                     pending = ahead
             except MailboxError as exc:
@@ -484,6 +493,28 @@ def _portable(raw: RawMail) -> RawMail:
 
 def _workers(executor: Executor) -> int:
     return max(1, int(getattr(executor, "_max_workers", 1) or 1))
+
+
+CHUNK_MAILS = 16
+CHUNK_BYTES = 1 << 20
+
+
+def _chunks(batch: Sequence[RawMail], workers: int) -> list[list[RawMail]]:
+    """``batch`` in order, cut into chunks of at most ``CHUNK_MAILS`` mails (fewer when the
+    batch is small, so every worker gets some) and about ``CHUNK_BYTES``."""
+    limit = max(1, min(CHUNK_MAILS, len(batch) // (4 * workers)))
+    chunks: list[list[RawMail]] = []
+    current: list[RawMail] = []
+    size = 0
+    for raw in batch:
+        if current and (len(current) >= limit or size + len(raw.data) > CHUNK_BYTES):
+            chunks.append(current)
+            current, size = [], 0
+        current.append(raw)
+        size += len(raw.data)
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 @contextmanager

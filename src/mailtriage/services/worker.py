@@ -1,0 +1,73 @@
+"""Runs in the parse processes: parses a chunk of fetched mail and classifies its candidates.
+
+Each worker process loads the classifier (scikit-learn and the model) once, on its first chunk
+of inbox mail, so the main process, which stores and sends, never imports scikit-learn when a
+pool is in use. Only the results travel back, never the raw bytes. A worker's classification is
+the same call the main process would make; if it fails, the mails come back unclassified and
+the main process classifies them itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from mailtriage.classify.decision import Decision
+from mailtriage.config import ClassifyConfig
+from mailtriage.errors import MailtriageError
+from mailtriage.ingest.message import ParsedMail, RawMail
+from mailtriage.services.intake import classification_inputs, prepare
+
+if TYPE_CHECKING:
+    from mailtriage.classify.engine import Classifier
+
+log = logging.getLogger("mailtriage.worker")
+
+PreparedFields = tuple[ParsedMail | None, str | None, str, str, Decision | None]
+"""What travels back per mail: parsed mail, failure, its detail, sha256, decision."""
+
+_classifiers: dict[ClassifyConfig, tuple[Classifier, str | None]] = {}
+
+
+def load_classifier(cfg: ClassifyConfig) -> tuple[Classifier, str | None]:
+    """The classifier for ``cfg`` and the problem that left it without a model, if any."""
+    from mailtriage.classify.engine import Classifier
+
+    try:
+        return Classifier.load(cfg), None
+    except MailtriageError as exc:
+        # Rules still work; every ticket then waits for review (low confidence).
+        log.error("the model cannot be used, classifying with rules only: %s", exc)
+        return Classifier.load(cfg, with_model=False), f"model: {exc}"
+
+
+def _classifier(cfg: ClassifyConfig) -> tuple[Classifier, str | None]:
+    cached = _classifiers.get(cfg)
+    if cached is None:
+        cached = _classifiers[cfg] = load_classifier(cfg)
+    return cached
+
+
+def prepare_chunk(raws: Sequence[RawMail], now: datetime, classify: ClassifyConfig | None
+                  ) -> tuple[list[PreparedFields], list[str]]:
+    """Parse every mail of the chunk and, with ``classify``, classify the ones that may open
+    a ticket in one batch. Returns the fields per mail and the problems met."""
+    done = [prepare(raw, now) for raw in raws]
+    decisions: dict[int, Decision] = {}
+    problems: list[str] = []
+    wanted = classification_inputs(done) if classify is not None else []
+    if classify is not None and wanted:
+        try:
+            classifier, problem = _classifier(classify)
+            results = classifier.classify_batch([item for _, item in wanted])
+        except Exception as exc:  # the main process classifies them, and reports what fails
+            log.warning("classifying in the worker failed (%s: %s); the main process will",
+                        exc.__class__.__name__, exc)
+        else:
+            decisions = {i: d for (i, _), d in zip(wanted, results, strict=True)}
+            if problem:
+                problems.append(problem)
+    return [(p.parsed, p.failure, p.failure_detail, p.digest, decisions.get(i))
+            for i, p in enumerate(done)], problems
