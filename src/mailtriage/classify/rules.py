@@ -47,11 +47,14 @@ class Rule:
 
     def fires(self, text: str) -> bool:
         """True when a pattern matches ``text`` (lower-cased) and no ``unless`` pattern does."""
-        lowered = text.lower()
-        exact = _FOLDS_TO_ASCII.search(text) is not None
-        if not any(_may_match(p, lowered, exact) and p.search(text) for p in self.patterns):
+        return self.fires_on(_Text.of(text))
+
+    def fires_on(self, text: _Text) -> bool:
+        """``fires`` for a text whose lower-cased form is already at hand."""
+        raw, lowered, exact = text.raw, text.lowered, text.exact
+        if not any(_may_match(p, lowered, exact) and p.search(raw) for p in self.patterns):
             return False
-        return not any(_may_match(u, lowered, exact) and u.search(text) for u in self.unless)
+        return not any(_may_match(u, lowered, exact) and u.search(raw) for u in self.unless)
 
     def vote(self) -> Vote:
         return Vote(rule=self.name, description=self.description, type=self.type,
@@ -67,7 +70,9 @@ class RuleSet:
 
     def votes(self, text: str, language: str) -> tuple[Vote, ...]:
         """The votes of every rule for ``language`` that fires on ``text`` (from ``model_text``)."""
-        return tuple(r.vote() for r in self.rules if r.applies_to(language) and r.fires(text))
+        prepared = _Text.of(text)
+        return tuple(r.vote() for r in self.rules
+                     if r.applies_to(language) and r.fires_on(prepared))
 
     def by_name(self, name: str) -> Rule:
         for r in self.rules:
@@ -89,6 +94,19 @@ class RuleSet:
 _FOLDS_TO_ASCII = re.compile("[" + "".join(
     sorted({c for c in map(chr, range(0x80, 0x10000)) if c.isalpha()
             and re.fullmatch("[a-z]", c, re.IGNORECASE)})) + "]")
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A text, its lower-cased form, and whether only the expressions can judge it."""
+
+    raw: str
+    lowered: str
+    exact: bool
+
+    @classmethod
+    def of(cls, text: str) -> _Text:
+        return cls(text, text.lower(), _FOLDS_TO_ASCII.search(text) is not None)
 
 
 def _may_match(pattern: re.Pattern[str], lowered: str, exact: bool) -> bool:
