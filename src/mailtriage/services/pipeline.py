@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from contextlib import closing, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, cast
 
@@ -39,13 +39,13 @@ from mailtriage.ingest.sources.base import MailSource, open_source
 from mailtriage.lock import RunLock
 from mailtriage.services import delivery
 from mailtriage.services.parallel import prefetch
+from mailtriage.services.report import MailboxReport, RunReport
 from mailtriage.store import lease
 from mailtriage.store.database import Database
 from mailtriage.store.models import Cursor, RunLease
 from mailtriage.store.schema import ensure_schema
 
 if TYPE_CHECKING:
-    from mailtriage.services.alerts import AlertReport
     from mailtriage.services.intake import IntakeContext, Outcome, Prepared
 
 log = logging.getLogger("mailtriage.pipeline")
@@ -55,44 +55,6 @@ LEASE_TTL = timedelta(minutes=30)
 PARALLEL_PARSE_MIN = 64
 DELIVERY_PASS = 500
 """Outbox rows claimed per delivery pass; passes repeat until nothing due is left."""
-
-
-@dataclass
-class MailboxReport:
-    """What a run did with one mailbox folder."""
-
-    mailbox: str
-    folder: str
-    fetched: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)
-    error: str | None = None
-    uidvalidity_changed: bool = False
-
-    def count(self, kind: str) -> int:
-        return self.outcomes.get(kind, 0)
-
-
-@dataclass
-class RunReport:
-    """What a whole run did; ``exit_status`` follows the contract (0 or 1)."""
-
-    mailboxes: list[MailboxReport] = field(default_factory=list)
-    details: list[Outcome] = field(default_factory=list)
-    delivery: delivery.DeliveryReport | None = None
-    alerts: AlertReport | None = None
-    dry_run: bool = False
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def needs_attention(self) -> bool:
-        return any(m.error or m.count("quarantined") for m in self.mailboxes) or bool(
-            self.delivery and (self.delivery.failed or self.delivery.uncertain
-                               or self.delivery.setup_error)) or bool(
-            self.problems)
-
-    @property
-    def exit_status(self) -> int:
-        return 1 if self.needs_attention else 0
 
 
 ProgressFn = Callable[[str, int], None]
@@ -582,4 +544,4 @@ def run_once(config: Config, *, dry_run: bool = False, now: Callable[[], datetim
         db.dispose()
 
 
-__all__ = ["MailtriageError", "Pipeline", "RunReport", "run_once"]
+__all__ = ["MailboxReport", "MailtriageError", "Pipeline", "RunReport", "run_once"]

@@ -6,8 +6,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from mailtriage.store.database import Database
+from mailtriage.store.revision import HEAD_REVISION
 
-HEAD_REVISION = "0001"
+__all__ = ["HEAD_REVISION", "current_revision", "ensure_schema"]
 
 
 def current_revision(db: Database) -> str | None:
