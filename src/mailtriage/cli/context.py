@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from mailtriage.config import Config
-from mailtriage.store.database import Database
+
+if TYPE_CHECKING:  # imported on first use: a run with nothing new never needs it
+    from mailtriage.store.database import Database
 
 
 @dataclass
@@ -19,6 +22,7 @@ class AppContext:
     def db(self, *, migrate: bool = True) -> Database:
         """The database, migrated to the newest schema when ``migrate`` (a cheap check)."""
         if self._db is None:
+            from mailtriage.store.database import Database
             from mailtriage.store.schema import ensure_schema
 
             self._db = Database(self.config.database.url)

@@ -6,7 +6,6 @@ import sys
 from typing import Any
 
 import click
-from rich.table import Table
 
 from mailtriage.cli.context import AppContext
 from mailtriage.cli.output import console, err_console, print_json
@@ -44,7 +43,6 @@ def _report_json(report: Any) -> dict[str, Any]:
 def run_command(app: AppContext, dry_run: bool, as_json: bool, quiet: bool,
                 workers: int | None) -> int:
     """Fetch every mailbox, store, classify, compute commitments and send due mail."""
-    from mailtriage.services.pipeline import run_once
 
     show_progress = not (as_json or quiet) and sys.stderr.isatty()
     progress_cb = None
@@ -58,15 +56,20 @@ def run_command(app: AppContext, dry_run: bool, as_json: bool, quiet: bool,
         def progress_cb(label: str, n: int) -> None:
             progress_ctx.update(task, advance=n, description=label)
 
+    from mailtriage.services.idle import idle_report
     from mailtriage.services.parallel import parse_executor
 
-    with parse_executor(workers) as executor:
-        if progress_ctx is not None:
-            with progress_ctx:
-                report = run_once(app.config, dry_run=dry_run, executor=executor,
-                                  progress=progress_cb)
-        else:
-            report = run_once(app.config, dry_run=dry_run, executor=executor)
+    report = idle_report(app.config, dry_run=dry_run)
+    if report is None:
+        from mailtriage.services.pipeline import run_once
+
+        with parse_executor(workers) as executor:
+            if progress_ctx is not None:
+                with progress_ctx:
+                    report = run_once(app.config, dry_run=dry_run, executor=executor,
+                                      progress=progress_cb)
+            else:
+                report = run_once(app.config, dry_run=dry_run, executor=executor)
     if as_json:
         print_json(_report_json(report))
     elif not quiet or report.needs_attention:
@@ -77,6 +80,8 @@ def run_command(app: AppContext, dry_run: bool, as_json: bool, quiet: bool,
 def _print_report(report: Any) -> None:
     out = console()
     title = "Dry run: nothing was stored or sent" if report.dry_run else "Run finished"
+    from rich.table import Table
+
     table = Table(title=title)
     for col in ("mailbox", "fetched", "tickets", "follow-ups", "attached", "ignored",
                 "quarantined", "duplicates", "error"):

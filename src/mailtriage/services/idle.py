@@ -1,0 +1,60 @@
+"""The cheap check that comes first in a run: is there anything to do at all?
+
+Most cron runs find nothing. This check answers that without the database layer (the store's
+``probe`` reads the cursors with the driver alone) and without parsing or classification: under
+the host lock it asks each IMAP folder for UIDs above the stored cursor. Only when every folder
+is known, unchanged and empty of new mail, nothing stored waits to be flagged or moved, no
+outgoing mail is due or interrupted and no staff alerts are configured (they depend on the
+clock, not on new mail), it returns the report the full run would have given. Anything else,
+or any doubt, returns None, and the full run takes over.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mailtriage.config import Config
+from mailtriage.errors import MailboxError
+from mailtriage.ingest.sources.base import open_source
+from mailtriage.ingest.sources.imap import ImapSource
+from mailtriage.lock import RunLock
+from mailtriage.services.report import MailboxReport, RunReport
+from mailtriage.store.probe import read_state
+from mailtriage.store.revision import HEAD_REVISION
+
+log = logging.getLogger("mailtriage.pipeline")
+
+
+def idle_report(config: Config, *, dry_run: bool = False) -> RunReport | None:
+    """The report of a run with nothing to do, or None when the full run must decide."""
+    if config.notify.staff_alert_address or not config.mailboxes:
+        return None
+    if any(m.kind != "imap" for m in config.mailboxes):
+        return None  # local sources have no cursor to compare; the full run asks the store
+    with RunLock(config.run.lock_file):
+        state = read_state(config.database.url)
+        if state is None or state.revision != HEAD_REVISION or state.busy_outbox:
+            return None
+        report = RunReport(dry_run=dry_run)
+        for cfg in config.mailboxes:
+            folders = [cfg.folder] + ([cfg.sent_folder] if cfg.sent_folder else [])
+            for folder in folders:
+                cursor = state.cursors.get((cfg.name, folder))
+                if cursor is None:
+                    return None
+                if cfg.processed_action != "none" and cursor.marked_uid < cursor.last_uid:
+                    return None  # stored mail still to be flagged or moved
+                done = MailboxReport(cfg.name, folder)
+                try:
+                    with open_source(cfg, folder=folder) as source:
+                        assert isinstance(source, ImapSource)
+                        if source.uidvalidity() != cursor.uidvalidity:
+                            return None
+                        if source.new_uids(cursor.last_uid):
+                            return None
+                except MailboxError as exc:
+                    # What the full run would report for this folder, after the same attempts.
+                    done.error = str(exc)
+                    log.error("mailbox %s/%s: %s", cfg.name, folder, exc)
+                report.mailboxes.append(done)
+        return report
