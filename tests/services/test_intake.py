@@ -235,3 +235,42 @@ def test_new_change_requests_of_the_batch_raise_the_workload(config: Config,
     with db.session() as s:
         last = s.scalars(select(OutboxItem).order_by(OutboxItem.id.desc())).first()
         assert last is not None and workload_said(last) == "high"
+
+
+def test_threading_a_batch_asks_the_database_a_few_times_not_per_mail(
+        config: Config, db: Database) -> None:
+    first = store(config, db, prepared([customer_mail(n) for n in range(1, 6)]))
+    assert [o.ticket_number for o in first] == [1001, 1002, 1003, 1004, 1005]
+    with db.session() as s:
+        acks = {t.number: o.message_id for o, t in s.execute(
+            select(OutboxItem, Ticket).join(Ticket, OutboxItem.ticket_id == Ticket.id))}
+    later: list[bytes] = []
+    for n in range(1, 6):
+        who = f"klant{n}@bedrijf{n}.example"
+        later.append(customer_mail(100 + n, sender=who, subject="Re: nog steeds stuk",
+                                   message_id=f"<re-{n}@x.example>", in_reply_to=acks[1000 + n]))
+        later.append(customer_mail(200 + n, sender=who, subject=f"Aanvulling [#{1000 + n}]",
+                                   message_id=f"<num-{n}@x.example>"))
+        later.append(customer_mail(300 + n, sender=who, subject="Afwezig",
+                                   message_id=f"<ooo-{n}@x.example>", in_reply_to=acks[1000 + n],
+                                   extra_headers=["Auto-Submitted: auto-replied"]))
+        later.append(customer_mail(400 + n))
+    selects: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        outcomes = store(config, db, prepared(later))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+    assert [(o.kind, o.ticket_number) for o in outcomes] == [
+        item for n in range(1, 6) for item in (
+            ("followup", 1000 + n), ("followup", 1000 + n), ("attached", 1000 + n),
+            ("ticket", 1005 + n))]
+    # About ten questions up front and the flushes' own; a question per mail would add 15+.
+    assert len(selects) <= 20, [" ".join(q.split())[:100] for q in selects]
+    assert not [q for q in selects if "LIMIT" in q.upper()]

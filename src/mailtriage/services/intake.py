@@ -133,8 +133,10 @@ class BatchMemo:
 
     Content hashes stored or in open quarantine, and which of the batch's Message-IDs are
     outbox rows of ours (rows queued during the batch are unsent, so no incoming mail of the
-    batch can carry their random IDs). After a savepoint rollback the ticket counter and the
-    participants of new tickets are forgotten and asked again.
+    batch can carry their random IDs). For threading: the tickets that the Message-IDs the
+    batch refers to and the ticket numbers its subjects name belong to, with their
+    participants, plus what the batch itself adds (``threads_known``). After a savepoint
+    rollback all of that except the hashes is forgotten and asked of the database again.
     """
 
     stored: set[tuple[str, str]] = field(default_factory=set)
@@ -143,12 +145,28 @@ class BatchMemo:
     own_ids: set[str] = field(default_factory=set)
     next_number: int | None = None
     participants: dict[Ticket, set[str]] = field(default_factory=dict)
-    """The participants of the tickets this batch opened (keyed by the object: a new ticket
-    has no id before the flush)."""
+    """Every participant of these tickets (the ones this batch opened or looked up; keyed by
+    the object: a new ticket has no id before the flush)."""
+    threads_known: bool = False
+    outbox_tickets: dict[str, Ticket] = field(default_factory=dict)
+    """Our outgoing Message-IDs the batch refers to, and their tickets."""
+    message_tickets: dict[str, tuple[int, Ticket]] = field(default_factory=dict)
+    """Message-IDs of stored mail the batch refers to (the customer's own, and staff
+    responses), with the newest such message's order and its ticket."""
+    numbers: dict[int, Ticket] = field(default_factory=dict)
+    """Tickets by number: the ones the batch's subjects name, and the ones it opens."""
+    added: int = 0
 
     def forget_uncommitted(self) -> None:
         self.next_number = None
         self.participants.clear()
+        self.threads_known = False
+
+    def message_added(self, message_id: str | None, ticket: Ticket) -> None:
+        """A message of the batch that a later mail of the batch may refer to."""
+        if message_id:
+            self.added += 1
+            self.message_tickets[message_id] = (1 << 62) + self.added, ticket
 
 
 _MEMO = "mailtriage.intake.batch"
@@ -183,7 +201,60 @@ def load_memo(session: Session, items: Sequence[Prepared]) -> BatchMemo:
         memo.own_ids.update(session.scalars(select(OutboxItem.message_id).where(
             OutboxItem.message_id.in_(chunk))))
     memo.asked_own.update(ids)
+    _load_threads(session, memo, items)
     return memo
+
+
+def _load_threads(session: Session, memo: BatchMemo, items: Sequence[Prepared]) -> None:
+    """What threading the batch's mail needs, in a few IN queries (see ``BatchMemo``)."""
+    refs: set[str] = set()
+    numbers: set[int] = set()
+    for p in items:
+        if p.parsed is None:
+            continue
+        refs.update(_referenced_ids(p.parsed))
+        if p.parsed.report is not None:
+            refs.update(r[:998] for r in p.parsed.report.original_message_ids if r)
+        number = subject_ticket_number(p.parsed.subject)
+        if number is not None:
+            numbers.add(number)
+    outbox: dict[str, int] = {}
+    messages: dict[str, tuple[int, int]] = {}
+    wanted = sorted(refs)
+    for chunk in _chunks(wanted):
+        for sent_id, sent_ticket in session.execute(
+                select(OutboxItem.message_id, OutboxItem.ticket_id).where(
+                    OutboxItem.message_id.in_(chunk), OutboxItem.ticket_id.is_not(None))):
+            if sent_ticket is not None:
+                outbox.setdefault(sent_id, sent_ticket)
+        for order, stored_id, stored_ticket in session.execute(
+                select(Message.id, Message.message_id, Message.ticket_id).where(
+                    Message.message_id.in_(chunk), Message.ticket_id.is_not(None),
+                    or_(Message.direction == "in", Message.outcome == "response"))):
+            if stored_id is not None and stored_ticket is not None and (
+                    stored_id not in messages or order > messages[stored_id][0]):
+                messages[stored_id] = (order, stored_ticket)
+    by_number = sorted(numbers)
+    ticket_ids = {*outbox.values(), *(t for _, t in messages.values())}
+    tickets: dict[int, Ticket] = {}
+    for start in range(0, max(len(ticket_ids), len(by_number)), _IN_CHUNK):
+        for t in session.scalars(select(Ticket).where(or_(
+                Ticket.id.in_(sorted(ticket_ids)[start:start + _IN_CHUNK]),
+                Ticket.number.in_(by_number[start:start + _IN_CHUNK])))):
+            tickets[t.id] = t
+    for start in range(0, len(tickets), _IN_CHUNK):
+        chunk_ids = sorted(tickets)[start:start + _IN_CHUNK]
+        for ticket_id in chunk_ids:
+            memo.participants[tickets[ticket_id]] = set()
+        for ticket_id, address in session.execute(
+                select(Participant.ticket_id, Participant.address).where(
+                    Participant.ticket_id.in_(chunk_ids))):
+            memo.participants[tickets[ticket_id]].add(address)
+    memo.outbox_tickets = {m: tickets[t] for m, t in outbox.items() if t in tickets}
+    memo.message_tickets = {m: (order, tickets[t]) for m, (order, t) in messages.items()
+                            if t in tickets}
+    memo.numbers = {t.number: t for t in tickets.values() if t.number in numbers}
+    memo.threads_known = True
 
 
 def origin_of(session: Session, ctx: IntakeContext, mail: ParsedMail) -> OriginVerdict:
@@ -328,15 +399,52 @@ def _new_message(ctx: IntakeContext, prep: Prepared, mail: ParsedMail, origin: O
     return msg
 
 
-def _ticket_lookup(session: Session, ticket_id: int | None) -> ThreadLookup | None:
-    if ticket_id is None:
+def _ticket_lookup(session: Session, ticket: int | Ticket | None) -> ThreadLookup | None:
+    if ticket is None:
         return None
-    t = session.get(Ticket, ticket_id)
+    t = session.get(Ticket, ticket) if isinstance(ticket, int) else ticket
     if t is None:
         return None
-    participants = frozenset(session.scalars(
+    if t.id is None:
+        session.flush()  # a ticket this batch opened, named by a later mail of the batch
+    memo = _memo(session)
+    known = memo.participants.get(t) if memo is not None else None
+    participants = frozenset(known) if known is not None else frozenset(session.scalars(
         select(Participant.address).where(Participant.ticket_id == t.id)).all())
     return ThreadLookup(ticket_id=t.id, number=t.number, participants=participants)
+
+
+def _threads(session: Session) -> BatchMemo | None:
+    memo = _memo(session)
+    return memo if memo is not None and memo.threads_known else None
+
+
+def _our_ticket(session: Session, refs: Sequence[str]) -> int | Ticket | None:
+    """The ticket of an outgoing mail of ours among ``refs``."""
+    memo = _threads(session)
+    if memo is not None:
+        return next((memo.outbox_tickets[r] for r in refs if r in memo.outbox_tickets), None)
+    return session.scalar(select(OutboxItem.ticket_id).where(
+        OutboxItem.message_id.in_(refs), OutboxItem.ticket_id.is_not(None)).limit(1))
+
+
+def _their_ticket(session: Session, refs: Sequence[str]) -> int | Ticket | None:
+    """The ticket of the newest stored customer mail or staff response among ``refs``."""
+    memo = _threads(session)
+    if memo is not None:
+        hits = [memo.message_tickets[r] for r in refs if r in memo.message_tickets]
+        return max(hits, key=lambda hit: hit[0])[1] if hits else None
+    return session.scalar(select(Message.ticket_id).where(
+        Message.message_id.in_(refs), Message.ticket_id.is_not(None),
+        or_(Message.direction == "in", Message.outcome == "response"))
+        .order_by(Message.id.desc()).limit(1))
+
+
+def _numbered_ticket(session: Session, number: int) -> int | Ticket | None:
+    memo = _threads(session)
+    if memo is not None:
+        return memo.numbers.get(number)
+    return session.scalar(select(Ticket.id).where(Ticket.number == number))
 
 
 def _referenced_ids(mail: ParsedMail) -> list[str]:
@@ -348,21 +456,14 @@ def _thread(session: Session, mail: ParsedMail) -> tuple[int | None, str]:
     refs = _referenced_ids(mail)
     ours = theirs = None
     if refs:
-        ours_id = session.scalar(select(OutboxItem.ticket_id).where(
-            OutboxItem.message_id.in_(refs), OutboxItem.ticket_id.is_not(None)).limit(1))
-        ours = _ticket_lookup(session, ours_id)
+        ours = _ticket_lookup(session, _our_ticket(session, refs))
         # The customer's own messages, and staff replies sent from a mail client (recorded
         # from a sent folder or a staff address), which a customer's answer may name alone.
-        theirs_id = session.scalar(select(Message.ticket_id).where(
-            Message.message_id.in_(refs), Message.ticket_id.is_not(None),
-            or_(Message.direction == "in", Message.outcome == "response"))
-            .order_by(Message.id.desc()).limit(1))
-        theirs = _ticket_lookup(session, theirs_id)
+        theirs = _ticket_lookup(session, _their_ticket(session, refs))
     by_subject = None
     number = subject_ticket_number(mail.subject)
     if number is not None:
-        tid = session.scalar(select(Ticket.id).where(Ticket.number == number))
-        by_subject = _ticket_lookup(session, tid)
+        by_subject = _ticket_lookup(session, _numbered_ticket(session, number))
     decision = decide_thread(mail, ours=ours, theirs=theirs, by_subject=by_subject,
                              subject_number=number)
     return (decision.ticket.ticket_id if decision.ticket else None), decision.reason
@@ -375,7 +476,7 @@ def _add_participant(session: Session, ticket: Ticket, address: str | None,
     address = address.lower()
     memo = _memo(session)
     known = memo.participants.get(ticket) if memo is not None else None
-    if known is not None:  # a ticket of this batch: its participants are all in ``known``
+    if known is not None:  # every participant of this ticket is in ``known``
         if address not in known:
             known.add(address)
             session.add(Participant(address=address, role=role, **ticket_ref(ticket)))
@@ -392,26 +493,35 @@ def _attach_automatic(session: Session, ctx: IntakeContext, prep: Prepared, mail
     refs = list(mail.report.original_message_ids) if mail.report else []
     refs += _referenced_ids(mail)
     refs = [r[:998] for r in dict.fromkeys(refs) if r]
-    ticket_id = None
-    if refs:
-        ticket_id = session.scalar(select(OutboxItem.ticket_id).where(
-            OutboxItem.message_id.in_(refs), OutboxItem.ticket_id.is_not(None)).limit(1))
+    found = _our_ticket(session, refs) if refs else None
     what = "bounce" if origin.origin == "bounce" else "automatic reply"
     why = "; ".join(origin.reasons) or ", ".join(origin.rules)
-    if ticket_id is None:
+    if found is None:
         reason = f"{what} ({why}) that refers to none of our messages: ignored"
         session.add(_new_message(ctx, prep, mail, origin, "ignored", reason))
         return Outcome(prep.raw.uid, "ignored", reason)
-    ticket = session.get(Ticket, ticket_id)
+    ticket = session.get(Ticket, found) if isinstance(found, int) else found
     assert ticket is not None
     reason = f"{what} ({why}) attached as a note; it changes nothing on the ticket"
     msg = _new_message(ctx, prep, mail, origin, "attached", reason)
-    msg.ticket_id = ticket.id
-    session.add(msg)
-    session.add(TicketEvent(ticket_id=ticket.id, kind=origin.origin, at=mail.received_at,
+    _link_message(session, msg, ticket)
+    session.add(TicketEvent(kind=origin.origin, at=mail.received_at,
                             data={"reason": reason, "status": mail.report.status
-                                  if mail.report else ""}))
+                                  if mail.report else ""}, **ticket_ref(ticket)))
     return Outcome(prep.raw.uid, "attached", reason, ticket.number)
+
+
+def _link_message(session: Session, msg: Message, ticket: Ticket) -> None:
+    """Add ``msg`` to ``ticket``; later mail of the batch may refer to it."""
+    if ticket.id is None:
+        msg.ticket = ticket
+    else:
+        msg.ticket_id = ticket.id
+    session.add(msg)
+    memo = _memo(session)
+    if memo is not None and msg.message_id and (msg.direction == "in"
+                                                or msg.outcome == "response"):
+        memo.message_added(msg.message_id, ticket)
 
 
 def next_ticket_number(session: Session) -> int:
@@ -538,8 +648,7 @@ def _staff_mail(session: Session, ctx: IntakeContext, prep: Prepared, mail: Pars
     reason = f"response by staff from {where}: {how}"
     msg = _new_message(ctx, prep, mail, origin, "response", reason)
     msg.direction = "out"
-    msg.ticket_id = ticket.id
-    session.add(msg)
+    _link_message(session, msg, ticket)
     if ticket.first_response_at is None or at < ticket.first_response_at:
         ticket.first_response_at = at
     if ticket.status == "new":
@@ -555,8 +664,7 @@ def _staff_mail(session: Session, ctx: IntakeContext, prep: Prepared, mail: Pars
 def _follow_up(session: Session, ctx: IntakeContext, prep: Prepared, mail: ParsedMail,
                origin: OriginVerdict, ticket: Ticket, reason: str) -> Outcome:
     msg = _new_message(ctx, prep, mail, origin, "followup", reason)
-    msg.ticket_id = ticket.id
-    session.add(msg)
+    _link_message(session, msg, ticket)
     resumed = ticket.status in ("waiting", "resolved", "closed")
     if resumed:
         ctx.replies.status_changed()
@@ -577,7 +685,6 @@ def _follow_up(session: Session, ctx: IntakeContext, prep: Prepared, mail: Parse
     for cc in mail.cc:
         if cc.addr.lower() not in ctx.own_addresses:
             _add_participant(session, ticket, cc.addr)
-    session.flush()
     reply = ctx.replies.maybe_followup_reply(session, ticket, msg, mail, origin)
     return Outcome(prep.raw.uid, "followup", reason, ticket.number, reply)
 
@@ -607,11 +714,11 @@ def _open_ticket(session: Session, ctx: IntakeContext, prep: Prepared, mail: Par
     memo = _memo(session)
     if memo is not None:
         memo.participants[ticket] = set()  # brand new: nobody takes part yet
+        memo.numbers[ticket.number] = ticket
     else:
         session.flush()  # the ticket's id, for the participant query
     msg = _new_message(ctx, prep, mail, origin, "ticket", thread_reason)
-    msg.ticket = ticket
-    session.add(msg)
+    _link_message(session, msg, ticket)
     _add_participant(session, ticket, requester)
     for cc in mail.cc:
         if cc.addr.lower() not in ctx.own_addresses:
