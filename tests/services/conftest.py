@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,19 @@ import pytest
 
 from mailtriage.cli.main import main
 from mailtriage.config import Config, parse_config
+from mailtriage.store.database import Database
 from tests.servers.dovecot import ImapMailbox
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def db(config: Config) -> Iterator[Database]:
+    """The migrated database of the test module's own ``config`` fixture."""
+    database = Database(config.database.url)
+    database.migrate()
+    yield database
+    database.dispose()
 
 
 # ---------------------------------------------------------------------------------------------

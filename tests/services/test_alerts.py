@@ -8,7 +8,6 @@ comments.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from email import policy
@@ -41,14 +40,6 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 def config(db_url: str, tmp_path: Path) -> Config:
     return Config(database=DatabaseConfig(url=db_url),
                   notify=NotifyConfig(staff_alert_address=STAFF, helpdesk_name="CARE Helpdesk"))
-
-
-@pytest.fixture
-def db(config: Config) -> Iterator[Database]:
-    database = Database(config.database.url)
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 _numbers = iter(range(1001, 10_000))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -33,14 +32,6 @@ RECEIVED = datetime(2025, 3, 11, 10, 0, tzinfo=AMS)  # Tuesday 10:00
 def config(db_url: str) -> Config:
     return Config(database=DatabaseConfig(url=db_url),
                   sla=SlaConfig(customers=(CustomerConfig("klant.nl", "guaranteed"),)))
-
-
-@pytest.fixture
-def db(config: Config) -> Iterator[Database]:
-    database = Database(config.database.url)
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 def seed(db: Database, config: Config, *, type_: str = "incident",

@@ -56,14 +56,6 @@ def config(db_url: str, tmp_path: Any) -> Config:
                   notify=NotifyConfig(rate_limit_count=2))
 
 
-@pytest.fixture
-def db(config: Config) -> Iterator[Database]:
-    database = Database(config.database.url)
-    database.migrate()
-    yield database
-    database.dispose()
-
-
 def prepared(mails: list[bytes]) -> list[Prepared]:
     return [prepare(RawMail("helpdesk", "INBOX", 7, str(uid), data, len(data), NOW), NOW)
             for uid, data in enumerate(mails, start=1)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -37,14 +36,6 @@ def config(db_url: str) -> Config:
     return Config(database=DatabaseConfig(url=db_url),
                   sla=SlaConfig(customers=(CustomerConfig("klant.nl", "guaranteed"),)),
                   notify=NotifyConfig(helpdesk_name="CARE Helpdesk"))
-
-
-@pytest.fixture
-def db(config: Config) -> Iterator[Database]:
-    database = Database(config.database.url)
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 def composer(config: Config, now: datetime = NOW) -> ReplyComposer:
