@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers.required import unavailable
+
 PG_ADMIN_URL = os.environ.get(
     "MAILTRIAGE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -36,9 +38,7 @@ def pg_server_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session; its SQLAlchemy URL."""
     problem = _pg_reachable()
     if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is not reachable in CI: {problem}")
-        pytest.skip(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {problem}")
+        unavailable(f"PostgreSQL at {PG_ADMIN_URL} is not reachable: {problem}")
     import sqlalchemy as sa
 
     name = f"mailtriage_test_{uuid.uuid4().hex[:10]}"

@@ -35,6 +35,7 @@ import pytest
 from imapclient import IMAPClient
 
 from mailtriage.config import MailboxConfig
+from tests.servers.required import unavailable
 
 DOVECOT = "/usr/sbin/dovecot"
 USER_POOL = 200
@@ -416,9 +417,7 @@ def dovecot() -> Iterator[DovecotServer]:
     """The session's Dovecot; skipped when it cannot run (failed under CI=true)."""
     problem = _ensure_dovecot()
     if problem is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Dovecot is required in CI: {problem}")
-        pytest.skip(problem)
+        unavailable(f"Dovecot cannot run: {problem}")
     server = start_dovecot()
     try:
         yield server

@@ -32,6 +32,7 @@ from mailtriage.store.database import Database
 from mailtriage.store.files import FileStore
 from mailtriage.store.models import Attachment, Classification, Message, Ticket, TicketEvent
 from mailtriage.web import create_app
+from tests.servers.required import unavailable
 
 AMS = ZoneInfo("Europe/Amsterdam")
 # Tuesday 10 March 2026, 10:30 in Amsterdam (CET, UTC+1).
@@ -277,9 +278,7 @@ def chromium() -> Iterator[Any]:
         except ImportError as exc:
             problem = f"playwright is not installed: {exc}"
     if problem is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"browser tests need Chromium: {problem}")
-        pytest.skip(f"browser tests need Chromium: {problem}")
+        unavailable(f"browser tests need Chromium: {problem}")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
                                     headless=True)
