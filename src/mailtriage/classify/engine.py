@@ -8,6 +8,7 @@ fit the installed scikit-learn) a model trained on the bundled seed set and cach
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -16,6 +17,9 @@ from mailtriage.classify.model import ModelMetadata, Progress, TrainedModel
 from mailtriage.classify.rules import RuleSet, load_rules
 from mailtriage.classify.text import guess_language, model_text
 from mailtriage.config import ClassifyConfig
+from mailtriage.errors import MailtriageError
+
+log = logging.getLogger("mailtriage.classify")
 
 
 def seed_cache_version() -> str:
@@ -90,6 +94,18 @@ class Classifier:
         rules = load_rules(cfg.rules_file)
         model = resolve_model(cfg, progress) if with_model else None
         return cls(rules, model, cfg.review_threshold)
+
+    @classmethod
+    def load_or_rules(cls, cfg: ClassifyConfig) -> tuple[Classifier, str | None]:
+        """``load``, or the rules alone when the model cannot be used, with the problem.
+
+        Rules still work without the model; every ticket then waits for review (low
+        confidence)."""
+        try:
+            return cls.load(cfg), None
+        except MailtriageError as exc:
+            log.error("the model cannot be used, classifying with rules only: %s", exc)
+            return cls.load(cfg, with_model=False), f"model: {exc}"
 
     @property
     def model_version(self) -> str | None:

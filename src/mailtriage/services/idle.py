@@ -16,7 +16,6 @@ import logging
 from mailtriage.config import Config
 from mailtriage.errors import MailboxError
 from mailtriage.ingest.sources.base import open_source
-from mailtriage.ingest.sources.imap import ImapSource
 from mailtriage.lock import RunLock
 from mailtriage.services.report import MailboxReport, RunReport
 from mailtriage.store.probe import read_state
@@ -31,6 +30,8 @@ def idle_report(config: Config, *, dry_run: bool = False) -> RunReport | None:
         return None
     if any(m.kind != "imap" for m in config.mailboxes):
         return None  # local sources have no cursor to compare; the full run asks the store
+    from mailtriage.ingest.sources.imap import ImapSource
+
     with RunLock(config.run.lock_file):
         state = read_state(config.database.url)
         if state is None or state.revision != HEAD_REVISION or state.busy_outbox:

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -170,6 +170,7 @@ class BatchMemo:
 
 
 _MEMO = "mailtriage.intake.batch"
+_V = TypeVar("_V")
 _IN_CHUNK = 500
 
 
@@ -178,7 +179,7 @@ def _memo(session: Session) -> BatchMemo | None:
     return memo if isinstance(memo, BatchMemo) else None
 
 
-def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
+def _chunks(values: Sequence[_V]) -> Iterable[list[_V]]:
     for start in range(0, len(values), _IN_CHUNK):
         yield list(values[start:start + _IN_CHUNK])
 
@@ -235,17 +236,15 @@ def _load_threads(session: Session, memo: BatchMemo, items: Sequence[Prepared]) 
                     stored_id not in messages or order > messages[stored_id][0]):
                 messages[stored_id] = (order, stored_ticket)
     by_number = sorted(numbers)
-    ticket_ids = {*outbox.values(), *(t for _, t in messages.values())}
+    by_id = sorted({*outbox.values(), *(t for _, t in messages.values())})
     tickets: dict[int, Ticket] = {}
-    for start in range(0, max(len(ticket_ids), len(by_number)), _IN_CHUNK):
+    for start in range(0, max(len(by_id), len(by_number)), _IN_CHUNK):
         for t in session.scalars(select(Ticket).where(or_(
-                Ticket.id.in_(sorted(ticket_ids)[start:start + _IN_CHUNK]),
+                Ticket.id.in_(by_id[start:start + _IN_CHUNK]),
                 Ticket.number.in_(by_number[start:start + _IN_CHUNK])))):
             tickets[t.id] = t
-    for start in range(0, len(tickets), _IN_CHUNK):
-        chunk_ids = sorted(tickets)[start:start + _IN_CHUNK]
-        for ticket_id in chunk_ids:
-            memo.participants[tickets[ticket_id]] = set()
+            memo.participants[t] = set()
+    for chunk_ids in _chunks(sorted(tickets)):
         for ticket_id, address in session.execute(
                 select(Participant.ticket_id, Participant.address).where(
                     Participant.ticket_id.in_(chunk_ids))):
@@ -513,10 +512,8 @@ def _attach_automatic(session: Session, ctx: IntakeContext, prep: Prepared, mail
 
 def _link_message(session: Session, msg: Message, ticket: Ticket) -> None:
     """Add ``msg`` to ``ticket``; later mail of the batch may refer to it."""
-    if ticket.id is None:
-        msg.ticket = ticket
-    else:
-        msg.ticket_id = ticket.id
+    for key, value in ticket_ref(ticket).items():
+        setattr(msg, key, value)
     session.add(msg)
     memo = _memo(session)
     if memo is not None and msg.message_id and (msg.direction == "in"

@@ -128,9 +128,9 @@ class Pipeline:
         return done
 
     def _load_classifier(self) -> None:
-        from mailtriage.services.worker import load_classifier
+        from mailtriage.classify.engine import Classifier
 
-        self._classifier, problem = load_classifier(self.config.classify)
+        self._classifier, problem = Classifier.load_or_rules(self.config.classify)
         self._problem(problem)
 
     def _problem(self, problem: str | None) -> None:

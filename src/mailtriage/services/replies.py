@@ -64,7 +64,6 @@ class BatchCounts:
     database.
     """
 
-    since: datetime
     sent: dict[str, int]
     staff_workload: Workload | None
     change_hours: float
@@ -102,7 +101,7 @@ class ReplyComposer:
                     OutboxItem.recipient.in_(wanted[start:start + 500]),
                     OutboxItem.kind.in_(CUSTOMER_KINDS), OutboxItem.created_at >= since)
                 .group_by(OutboxItem.recipient)).all())
-        self._batch = BatchCounts(since=since, sent=sent,
+        self._batch = BatchCounts(sent=sent,
                                   staff_workload=staff_workload(session),
                                   change_hours=open_change_hours(session))
         try:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from mailtriage.classify.decision import Decision
 from mailtriage.config import ClassifyConfig
-from mailtriage.errors import MailtriageError
 from mailtriage.ingest.message import ParsedMail, RawMail
 from mailtriage.services.intake import classification_inputs, prepare
 
@@ -31,22 +30,12 @@ PreparedFields = tuple[ParsedMail | None, str | None, str, str, Decision | None]
 _classifiers: dict[ClassifyConfig, tuple[Classifier, str | None]] = {}
 
 
-def load_classifier(cfg: ClassifyConfig) -> tuple[Classifier, str | None]:
-    """The classifier for ``cfg`` and the problem that left it without a model, if any."""
-    from mailtriage.classify.engine import Classifier
-
-    try:
-        return Classifier.load(cfg), None
-    except MailtriageError as exc:
-        # Rules still work; every ticket then waits for review (low confidence).
-        log.error("the model cannot be used, classifying with rules only: %s", exc)
-        return Classifier.load(cfg, with_model=False), f"model: {exc}"
-
-
 def _classifier(cfg: ClassifyConfig) -> tuple[Classifier, str | None]:
     cached = _classifiers.get(cfg)
     if cached is None:
-        cached = _classifiers[cfg] = load_classifier(cfg)
+        from mailtriage.classify.engine import Classifier
+
+        cached = _classifiers[cfg] = Classifier.load_or_rules(cfg)
     return cached
 
 
