@@ -7,6 +7,7 @@ table in one statement, and a failure in it must cost time, never a mail.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -175,18 +176,38 @@ def test_a_failing_flush_stores_the_batch_mail_by_mail(
         assert sorted(s.scalars(select(Ticket.number))) == [1001, 1002, 1003]
 
 
+@pytest.mark.parametrize("answer_followups", [False, True])
 def test_a_reply_to_a_ticket_opened_earlier_in_the_same_batch_follows_it_up(
-        config: Config, db: Database) -> None:
+        config: Config, db: Database, inserts: dict[str, int], answer_followups: bool) -> None:
+    config = replace(config, notify=replace(config.notify,
+                                            reply_to_followups=answer_followups))
     first = customer_mail(1)
     answer = customer_mail(2, sender="klant1@bedrijf1.example", subject="Re: nog steeds stuk",
                            message_id="<antwoord@bedrijf1.example>",
                            in_reply_to="<klant-1@bedrijf1.example>")
-    items = prepared([first, customer_mail(3), answer])
+    by_number = customer_mail(4, sender="klant3@bedrijf3.example",
+                              subject="Re: [#1002] Contactformulier",
+                              message_id="<nummer@bedrijf3.example>")
+    items = prepared([first, customer_mail(3), answer, by_number])
 
     outcomes = store(config, db, items)
 
     assert [(o.kind, o.ticket_number) for o in outcomes] == [
-        ("ticket", 1001), ("ticket", 1002), ("followup", 1001)]
+        ("ticket", 1001), ("ticket", 1002), ("followup", 1001), ("followup", 1002)]
+    # The ticket opened earlier in the batch is not flushed to thread the later mail: the
+    # batch still writes each table once.
+    for table in ("tickets", "messages", "participants", "outbox", "ticket_events"):
+        assert inserts.get(table) == 1, (table, inserts)
+    with db.session() as s:
+        t1001 = s.scalar(select(Ticket).where(Ticket.number == 1001))
+        assert t1001 is not None
+        assert sorted(s.scalars(select(Message.message_id).where(
+            Message.ticket_id == t1001.id))) == ["<antwoord@bedrijf1.example>",
+                                                 "<klant-1@bedrijf1.example>"]
+        keys = sorted(s.scalars(select(OutboxItem.dedup_key)))
+    followup_acks = [k for k in keys if k.count(":") == 2]
+    assert [k.rsplit(":", 1)[0] for k in followup_acks] == (
+        ["ack:1001", "ack:1002"] if answer_followups else [])
 
 
 def test_the_rate_limit_counts_the_batch_own_replies(config: Config, db: Database) -> None:

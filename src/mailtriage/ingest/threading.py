@@ -31,7 +31,8 @@ _TICKET_NUMBER = re.compile(r"\[\s*#\s*(\d{1,9})\s*\]")
 class ThreadLookup:
     """A candidate ticket and the lowercase addresses that take part in it."""
 
-    ticket_id: int
+    ticket_id: int | None
+    """None for a ticket not stored yet (opened by an earlier mail of the same batch)."""
     number: int
     participants: frozenset[str]
 
@@ -45,7 +46,7 @@ class ThreadDecision:
 
     @property
     def ticket_ref(self) -> int | None:
-        """The id of the continued ticket, or None for a new ticket."""
+        """The id of the continued ticket; None for a new ticket (or one not stored yet)."""
         return self.ticket.ticket_id if self.ticket else None
 
 

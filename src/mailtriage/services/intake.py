@@ -398,19 +398,22 @@ def _new_message(ctx: IntakeContext, prep: Prepared, mail: ParsedMail, origin: O
     return msg
 
 
-def _ticket_lookup(session: Session, ticket: int | Ticket | None) -> ThreadLookup | None:
+def _ticket_lookup(session: Session, ticket: int | Ticket | None
+                   ) -> tuple[ThreadLookup, Ticket] | None:
+    """The candidate ``ticket`` as ``decide_thread`` sees it, and the ticket itself (one this
+    batch opened has no id yet: it is not flushed for this)."""
     if ticket is None:
         return None
     t = session.get(Ticket, ticket) if isinstance(ticket, int) else ticket
     if t is None:
         return None
-    if t.id is None:
-        session.flush()  # a ticket this batch opened, named by a later mail of the batch
     memo = _memo(session)
     known = memo.participants.get(t) if memo is not None else None
+    if known is None and t.id is None:
+        session.flush()  # not opened through the batch memo: ask the database
     participants = frozenset(known) if known is not None else frozenset(session.scalars(
         select(Participant.address).where(Participant.ticket_id == t.id)).all())
-    return ThreadLookup(ticket_id=t.id, number=t.number, participants=participants)
+    return ThreadLookup(ticket_id=t.id, number=t.number, participants=participants), t
 
 
 def _threads(session: Session) -> BatchMemo | None:
@@ -451,7 +454,8 @@ def _referenced_ids(mail: ParsedMail) -> list[str]:
     return [i[:998] for i in dict.fromkeys(ids) if i]
 
 
-def _thread(session: Session, mail: ParsedMail) -> tuple[int | None, str]:
+def _thread(session: Session, mail: ParsedMail) -> tuple[Ticket | None, str]:
+    """The ticket ``mail`` continues (None: a new one) and why."""
     refs = _referenced_ids(mail)
     ours = theirs = None
     if refs:
@@ -463,9 +467,13 @@ def _thread(session: Session, mail: ParsedMail) -> tuple[int | None, str]:
     number = subject_ticket_number(mail.subject)
     if number is not None:
         by_subject = _ticket_lookup(session, _numbered_ticket(session, number))
-    decision = decide_thread(mail, ours=ours, theirs=theirs, by_subject=by_subject,
+    decision = decide_thread(mail, ours=ours[0] if ours else None,
+                             theirs=theirs[0] if theirs else None,
+                             by_subject=by_subject[0] if by_subject else None,
                              subject_number=number)
-    return (decision.ticket.ticket_id if decision.ticket else None), decision.reason
+    chosen = next((t for lookup, t in filter(None, (ours, theirs, by_subject))
+                   if lookup is decision.ticket), None)
+    return chosen, decision.reason
 
 
 def _add_participant(session: Session, ticket: Ticket, address: str | None,
@@ -568,10 +576,8 @@ def _store_one(session: Session, ctx: IntakeContext, prep: Prepared, decision: D
         session.add(_new_message(ctx, prep, mail, origin, "ignored", reason))
         return Outcome(raw.uid, "ignored", reason)
 
-    ticket_id, thread_reason = _thread(session, mail)
-    if ticket_id is not None:
-        ticket = session.get(Ticket, ticket_id)
-        assert ticket is not None
+    ticket, thread_reason = _thread(session, mail)
+    if ticket is not None:
         if ticket.status in ("resolved", "closed") and not _within_reopen_window(
                 ctx, ticket, mail.received_at):
             reason = (f"{thread_reason}, but #{ticket.number} was resolved more than "
@@ -666,12 +672,12 @@ def _follow_up(session: Session, ctx: IntakeContext, prep: Prepared, mail: Parse
     if resumed:
         ctx.replies.status_changed()
     if ticket.status == "waiting":
-        session.add(TicketEvent(ticket_id=ticket.id, kind="status_changed", at=mail.received_at,
+        session.add(TicketEvent(kind="status_changed", at=mail.received_at, **ticket_ref(ticket),
                                 data={"from": "waiting", "to": "open",
                                       "note": "the customer answered"}))
         ticket.status = "open"
     elif ticket.status in ("resolved", "closed"):
-        session.add(TicketEvent(ticket_id=ticket.id, kind="status_changed", at=mail.received_at,
+        session.add(TicketEvent(kind="status_changed", at=mail.received_at, **ticket_ref(ticket),
                                 data={"from": ticket.status, "to": "open",
                                       "note": "reopened: the customer wrote again"}))
         ticket.status = "open"

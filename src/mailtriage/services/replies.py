@@ -207,7 +207,7 @@ class ReplyComposer:
                              mail: ParsedMail, origin: OriginVerdict) -> str:
         """Follow-ups are answered only when configured (``notify.reply_to_followups``)."""
         return self._answer(session, ticket, mail, origin, is_followup=True,
-                            dedup=f"ack:{ticket.id}:{msg.sha256[:16]}")
+                            dedup=f"ack:{ticket.number}:{msg.sha256[:16]}")
 
     def _answer(self, session: Session, ticket: Ticket, mail: ParsedMail,
                 origin: OriginVerdict, *, is_followup: bool, dedup: str | None = None) -> str:
