@@ -7,12 +7,12 @@ and PostgreSQL.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from mailtriage.ingest.message import Address
 from mailtriage.notify.compose import OutgoingMail, compose_message, new_message_id
@@ -218,3 +218,67 @@ def test_two_overlapping_senders_never_send_a_row_twice(db: Database,
         statuses = s.scalars(select(OutboxItem.status).where(OutboxItem.id.in_(ids))).all()
         attempts = s.scalars(select(OutboxItem.attempts).where(OutboxItem.id.in_(ids))).all()
     assert set(statuses) == {"sent"} and set(attempts) == {1}
+
+
+class Watching:
+    """A transport that, once a row is marked ``sending``, looks at the outbox from outside:
+    the rows sent before it must already be recorded, and no other row may be ``sending``."""
+
+    def __init__(self, db: Database, directory: Path, crash_on: int | None = None) -> None:
+        self.db = db
+        self.inner = FileTransport(directory)
+        self.crash_on = crash_on
+        self.seen: list[dict[str, str]] = []
+
+    def send(self, message_bytes: bytes, sender: str, recipients: list[str], *,
+             before_data: Callable[[], None] | None = None) -> None:
+        def marked() -> None:
+            assert before_data is not None
+            before_data()
+            with self.db.engine.connect() as c:  # read only: rolled back, never committed
+                self.seen.append({str(i): st for i, st in c.execute(
+                    select(OutboxItem.id, OutboxItem.status))})
+            if self.crash_on is not None and len(self.seen) == self.crash_on:
+                raise KeyboardInterrupt("the process is stopped here")
+        self.inner.send(message_bytes, sender, recipients, before_data=marked)
+
+
+def test_each_row_costs_one_commit_and_only_one_row_is_ever_sending(
+        db: Database, tmp_path: Path) -> None:
+    ids = [add_row(db, n) for n in range(120)]
+    commits: list[int] = []
+
+    def count(conn: object) -> None:
+        commits.append(1)
+
+    transport = Watching(db, tmp_path / "out")
+    event.listen(db.engine, "commit", count)
+    try:
+        report = deliver_due(db, transport, Clock(NOW), max_attempts=8)
+    finally:
+        event.remove(db.engine, "commit", count)
+    assert report.sent == 120
+    # One per row (its outcome goes with the next row's "sending"), one per claimed chunk of
+    # 50, the query for due rows and the last row's outcome.
+    assert len(commits) <= 120 + 3 + 2
+    for n, statuses in enumerate(transport.seen):
+        assert statuses[str(ids[n])] == "sending"
+        assert [k for k, v in statuses.items() if v == "sending"] == [str(ids[n])]
+        assert all(statuses[str(i)] == "sent" for i in ids[:n])
+    assert {row(db, i).status for i in ids} == {"sent"}
+
+
+def test_a_stop_while_a_row_is_sending_leaves_that_row_alone_uncertain(
+        db: Database, tmp_path: Path) -> None:
+    ids = [add_row(db, n) for n in range(5)]
+    transport = Watching(db, tmp_path / "out", crash_on=3)
+    with pytest.raises(KeyboardInterrupt):
+        deliver_due(db, transport, Clock(NOW), max_attempts=8)
+    assert [row(db, i).status for i in ids] == ["sent", "sent", "sending", "claimed",
+                                                "claimed"]
+    assert mark_interrupted(db) == 1
+    assert [row(db, i).status for i in ids] == ["sent", "sent", "uncertain", "pending",
+                                                "pending"]
+    again = deliver_due(db, FileTransport(tmp_path / "out"), Clock(NOW), max_attempts=8)
+    assert (again.sent, again.uncertain) == (2, 0)
+    assert len(list((tmp_path / "out").glob("*.eml"))) == 4  # the third was never written
