@@ -330,15 +330,76 @@ def test_fifty_mails_from_one_sender_in_a_minute_get_at_most_the_rate_limit(
     assert len(smtp_server.messages) == limit
 
 
+# -- delivery between batches ------------------------------------------------------------------
+
+
+def _stored_at_each_delivery(config: Config, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many mails were stored each time a delivery pass began."""
+    import mailtriage.services.delivery as delivery
+
+    real = delivery.deliver_due
+    seen: list[int] = []
+
+    def watched(db: Database, *args: Any, **kwargs: Any) -> Any:
+        with db.session() as s:
+            seen.append(len(s.scalars(select(Ticket.id)).all()))
+        return real(db, *args, **kwargs)
+
+    monkeypatch.setattr(delivery, "deliver_due", watched)
+    return seen
+
+
+def _five_customers(imap_mailbox: ImapMailbox) -> None:
+    for n in range(5):
+        imap_mailbox.append(mail(*INCIDENT_NL, sender=f"Klant {n} <klant{n}@klant.example>"),
+                            internaldate=local(11, 10))
+
+
+def test_the_replies_of_a_batch_go_out_before_the_next_batch_is_stored(
+        tmp_path: Path, imap_mailbox: ImapMailbox, smtp_server: SmtpTestServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = make_config(tmp_path, imap_mailbox, smtp_server)
+    config = replace(config, mailboxes=(imap_mailbox.config(batch_size=2),))
+    _five_customers(imap_mailbox)
+    stored = _stored_at_each_delivery(config, monkeypatch)
+    report = run(config, Clock(local(11, 10, 1)))
+    # Batches of 2, 2 and 1: each is answered right after its commit, the end of the run
+    # finds nothing left to send.
+    assert stored == [2, 4, 5]
+    assert report.delivery is not None and report.delivery.sent == 5
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.messages) == [
+        f"klant{n}@klant.example" for n in range(5)]
+    run(config, Clock(local(11, 10, 2)))
+    assert len(smtp_server.messages) == 5
+
+
+def test_a_server_that_cannot_take_mail_is_tried_once_between_batches_not_after_each(
+        tmp_path: Path, imap_mailbox: ImapMailbox, smtp_server: SmtpTestServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = make_config(tmp_path, imap_mailbox, smtp_server)
+    config = replace(config, mailboxes=(imap_mailbox.config(batch_size=2),),
+                     smtp=replace(config.smtp, port=closed_port()))
+    _five_customers(imap_mailbox)
+    stored = _stored_at_each_delivery(config, monkeypatch)
+    report = run(config, Clock(local(11, 10, 1)))
+    # The first pass finds the server down; the rest wait for the end of the run, whose pass
+    # sends what is due (the later batches' replies; the first two wait for their retry).
+    assert stored == [2, 5]
+    assert report.mailboxes[0].count("ticket") == 5
+    assert report.delivery is not None
+    assert (report.delivery.sent, report.delivery.retry_later) == (0, 5)
+    assert [o.status for o in outbox(config)] == ["pending"] * 5
+
+
 # -- delivery under failure --------------------------------------------------------------------
 
 CRASH_SCRIPT = """
 import os, pickle, sys
 from datetime import datetime
 point = sys.argv[3]
-if point == "before-delivery":
+if point == "before-delivery":  # the first delivery pass comes right after the batch commit
     import mailtriage.services.delivery as delivery
-    delivery.mark_interrupted = lambda db: os._exit(17)
+    delivery.deliver_due = lambda *args, **kwargs: os._exit(17)
 elif point == "in-send":
     import mailtriage.notify.smtp as smtp
     smtp.SmtpTransport.send = lambda self, *args, **kwargs: os._exit(17)

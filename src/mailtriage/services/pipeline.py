@@ -9,7 +9,10 @@ server and advances the cursor. Mail on the server is touched only after the com
 The stages overlap: while batch k is stored, batch k+1 is parsed and classified in the process
 pool and a thread already fetches batch k+2 (``parallel.prefetch``; the IMAP source serialises
 its conversations, so that thread and ``mark_processed`` never interleave commands). Batches are
-still stored, committed and marked strictly in order. Parsing, classification, the reply
+still stored, committed and marked strictly in order. The replies a batch queued are sent
+right after its commit, while the workers parse the next batch: the first customers hear back
+within the run, not after it, and the sending costs no time of its own while parsing is the
+slower stage. Parsing, classification, the reply
 templates and the staff alerts are imported only when there is work for them, so a run with
 nothing new stays cheap; with a pool, this process never imports scikit-learn at all.
 """
@@ -82,6 +85,9 @@ class Pipeline:
         self._classifier_loader: threading.Thread | None = None
         self._classifier_error: BaseException | None = None
         self._pool_live = False
+        self._transport: object | None = None
+        self._delivery: delivery.DeliveryReport | None = None
+        self._send_between_batches = not dry_run
 
     @property
     def intake(self) -> IntakeContext:
@@ -318,6 +324,7 @@ class Pipeline:
             with self.db.session() as s:
                 return known_keys(s, cfg.name, source.folder, keys)
 
+        queued = self._intake.replies.queued if self._intake is not None else 0
         for batch, prepared in self._parsed(source.batches(cursor, seen), role):
             report.fetched += len(batch)
             decisions = self.classify(prepared) if role == "inbox" else {}
@@ -346,6 +353,9 @@ class Pipeline:
                     if uidvalidity and uids and cfg.processed_action != "none":
                         self._set_marked(cfg, source.folder, max(uids))
             self._last_outcomes.extend(outcomes)
+            if not self.dry_run and self.intake.replies.queued > queued:
+                self._deliver_between_batches()
+            queued = self.intake.replies.queued
 
     def _store(self, cfg: MailboxConfig, folder: str, uidvalidity: int,
                prepared: Sequence[Prepared], decisions: dict[int, Decision],
@@ -380,6 +390,8 @@ class Pipeline:
     def run(self) -> RunReport:
         report = RunReport(dry_run=self.dry_run)
         self._last_outcomes = []
+        if not self.dry_run:
+            self._settle_interrupted()
         for cfg in self.config.mailboxes:
             report.mailboxes.append(self.run_mailbox(cfg))
             if cfg.sent_folder:
@@ -387,14 +399,6 @@ class Pipeline:
         report.details = self._last_outcomes
         report.problems = self.problems
         if not self.dry_run:
-            from mailtriage.notify.transport import open_transport
-
-            interrupted = delivery.mark_interrupted(self.db)
-            if interrupted:
-                self.problems.append(
-                    f"{interrupted} outgoing mail(s) were interrupted while being sent by an "
-                    "earlier run; marked uncertain and not resent (requeue them if they did "
-                    "not arrive)")
             try:
                 # Without an alert address nothing is due, and the alert templates (jinja2)
                 # stay unloaded: ``report.alerts`` is then None.
@@ -412,9 +416,45 @@ class Pipeline:
                 pending = s.scalar(select(OutboxItem.id).where(
                     OutboxItem.status == "pending").limit(1))
             if pending is not None:
-                transport = open_transport(self.config.smtp)
-                report.delivery = self._deliver(transport)
+                self._add_delivery(self._deliver(self._open_transport()))
+            report.delivery = self._delivery
         return report
+
+    def _settle_interrupted(self) -> None:
+        """Before this run sends anything: rows an earlier run left ``claimed`` go back to
+        pending, rows it left ``sending`` become uncertain (and are reported)."""
+        interrupted = delivery.mark_interrupted(self.db)
+        if interrupted:
+            self.problems.append(
+                f"{interrupted} outgoing mail(s) were interrupted while being sent by an "
+                "earlier run; marked uncertain and not resent (requeue them if they did "
+                "not arrive)")
+
+    def _open_transport(self) -> object:
+        if self._transport is None:
+            from mailtriage.notify.transport import open_transport
+
+            self._transport = open_transport(self.config.smtp)
+        return self._transport
+
+    def _add_delivery(self, done: delivery.DeliveryReport) -> None:
+        total = self._delivery = self._delivery or delivery.DeliveryReport()
+        total.sent += done.sent
+        total.retry_later += done.retry_later
+        total.failed += done.failed
+        total.uncertain += done.uncertain
+        total.setup_error = done.setup_error or total.setup_error
+
+    def _deliver_between_batches(self) -> None:
+        """Send what is due now that a batch with replies is committed. A pass that cannot
+        send everything (a broken setup, a server that asks to come back later) ends this for
+        the run: the run's last pass tries again, once, as it always does."""
+        if not self._send_between_batches:
+            return
+        done = self._deliver(self._open_transport())
+        self._add_delivery(done)
+        if done.setup_error or done.retry_later:
+            self._send_between_batches = False
 
     def _deliver(self, transport: object) -> delivery.DeliveryReport:
         """Deliver everything due, in passes of ``DELIVERY_PASS`` rows; a pass that claims

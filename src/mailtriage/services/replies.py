@@ -87,6 +87,8 @@ class ReplyComposer:
         self.domain = config.smtp.from_address.rsplit("@", 1)[1]
         self.sender = Address(config.smtp.from_address, config.smtp.from_name)
         self._batch: BatchCounts | None = None
+        self.queued = 0
+        """Outbox rows queued by this composer (committed or not)."""
 
     @contextmanager
     def batch(self, session: Session, addresses: Iterable[str]) -> Iterator[BatchCounts]:
@@ -193,6 +195,7 @@ class ReplyComposer:
             body=compose_message(outgoing), status="pending", next_attempt_at=self.now(),
             **ticket_ref(ticket))
         session.add(item)
+        self.queued += 1
         if (self._batch is not None and kind in CUSTOMER_KINDS
                 and item.recipient in self._batch.sent):
             self._batch.sent[item.recipient] += 1
