@@ -7,17 +7,23 @@ and its main process must not import scikit-learn.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from mailtriage.classify.engine import Classifier
-from mailtriage.config import ClassifyConfig
+from mailtriage.config import ClassifyConfig, Config, DatabaseConfig, StorageConfig
 from mailtriage.ingest.message import RawMail
+from mailtriage.services import intake
 from mailtriage.services.intake import classification_inputs, prepare
-from mailtriage.services.pipeline import CHUNK_BYTES, CHUNK_MAILS, _chunks
+from mailtriage.services.pipeline import CHUNK_BYTES, CHUNK_MAILS, Pipeline, _chunks
 from mailtriage.services.worker import prepare_chunk
+from mailtriage.store.database import Database
 from tests.services.conftest import customer_mail, db_rows, run_child, write_setup
 from tests.services.test_pipeline_local import make_maildir
 
@@ -134,3 +140,54 @@ def test_a_run_with_a_pool_stores_what_a_run_without_one_stores(tmp_path: Path) 
     assert rows1 == rows0
     assert "sklearn imported: True" in err0
     assert "sklearn imported: False" in err1  # the workers classified
+
+
+@pytest.fixture
+def pool_pipeline(tmp_path: Path) -> Iterator[Pipeline]:
+    config = Config(database=DatabaseConfig(url=f"sqlite:///{tmp_path / 'db.sqlite'}"),
+                    storage=StorageConfig(directory=tmp_path / "files"),
+                    classify=ClassifyConfig(model_dir=tmp_path / "model"))
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        pipeline = Pipeline(config, Database(config.database.url), now=lambda: NOW,
+                            executor=pool)
+        pipeline._pool_live = True
+        yield pipeline
+
+
+@pytest.mark.parametrize("busy_for, parsed_here", [
+    (0, 0),      # the workers are idle: the whole batch goes to them
+    (1, 16),     # busy until this process parsed one chunk: the rest goes to them
+    (None, 64),  # busy all along: this process parses it all, the workers classify
+])
+def test_while_the_workers_are_busy_this_process_parses_and_they_classify(
+        pool_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, busy_for: int | None,
+        parsed_here: int) -> None:
+    earlier: Future[None] = Future()
+    if busy_for == 0:
+        earlier.set_result(None)
+    pool_pipeline._in_flight = [earlier]
+    here: list[str] = []
+    real = intake.prepare
+
+    def watched(raw_mail: RawMail, now: datetime) -> intake.Prepared:
+        if os.getpid() == main_pid:
+            here.append(raw_mail.uid)
+            if busy_for is not None and len(here) == busy_for * CHUNK_MAILS:
+                earlier.set_result(None)
+        return real(raw_mail, now)
+
+    main_pid = os.getpid()
+    monkeypatch.setattr(intake, "prepare", watched)
+    raws = [raw(d, n) for n, d in enumerate([*mails(63), BOUNCE])]
+
+    done = pool_pipeline.submit_parse(raws)()
+
+    assert len(here) == parsed_here
+    expected = [prepare(r, NOW) for r in raws]
+    decisions = Classifier.load(pool_pipeline.config.classify).classify_batch(
+        [i for _, i in classification_inputs(expected)])
+    wanted = [i for i, _ in classification_inputs(expected)]
+    assert [p.raw.uid for p in done] == [r.uid for r in raws]
+    assert [done[i].decision for i in wanted] == decisions  # every candidate classified
+    assert done[63].decision is None  # a delivery report is no candidate
+    assert [p.parsed == e.parsed for p, e in zip(done, expected, strict=True)] == [True] * 64

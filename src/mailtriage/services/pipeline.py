@@ -23,7 +23,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from contextlib import closing, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -85,6 +85,9 @@ class Pipeline:
         self._classifier_loader: threading.Thread | None = None
         self._classifier_error: BaseException | None = None
         self._pool_live = False
+        self._in_flight: list[Future[Any]] = []
+        """The pool's bigger work not yet known to be done: the classifier load, then the
+        chunks of the last batch sent there (classifying a chunk parsed here is quick)."""
         self._transport: object | None = None
         self._delivery: delivery.DeliveryReport | None = None
         self._send_between_batches = not dry_run
@@ -165,31 +168,68 @@ class Pipeline:
                      ) -> Callable[[], list[Prepared]]:
         """Start parsing ``batch``; the returned function waits for and returns the result.
 
-        Once the process pool is in use, every batch goes there in small chunks (a 1 MB mail
-        must not hold up much else), and the workers classify the inbox mail as well; only
-        the results travel back: the raw bytes stay here.
+        Once the process pool is in use, batches go there in small chunks (a 1 MB mail must
+        not hold up much else), and the workers classify the inbox mail as well; only the
+        results travel back: the raw bytes stay here. While the workers are still busy with
+        earlier work (loading the classifier, parsing the previous batch), this process, which
+        would only wait for them, parses the next chunks itself and sends the workers no more
+        than what the classifier reads; the first chunk that finds them done goes to them with
+        the rest of the batch.
         """
-        from mailtriage.services.intake import Prepared, prepare
+        from mailtriage.services.intake import prepare
 
         now = self.now()
         if self.executor is None or not self._pool_live:
             done = [prepare(raw, now) for raw in batch]
             return lambda: done
-        import mailtriage.ingest.parse  # noqa: F401  (imported here, before the pool forks)
+        chunks = _chunks(batch, _workers(self.executor))
+        parts: list[Callable[[], list[Prepared]]] = []
+        while chunks and any(not f.done() for f in self._in_flight):
+            parts.append(self._parse_here(chunks.pop(0), now, role))
+        if chunks:
+            self._in_flight = []
+            parts.extend(self._parse_in_pool(c, now, role) for c in chunks)
+        return lambda: [p for part in parts for p in part()]
+
+    def _parse_in_pool(self, chunk: list[RawMail], now: datetime, role: str
+                       ) -> Callable[[], list[Prepared]]:
+        from mailtriage.services.intake import Prepared
         from mailtriage.services.worker import prepare_chunk
 
-        chunks = _chunks(batch, _workers(self.executor))
-        wanted = self.config.classify if role == "inbox" else None
-        results = self.executor.map(prepare_chunk, [[_portable(r) for r in c] for c in chunks],
-                                    [now] * len(chunks), [wanted] * len(chunks))
+        assert self.executor is not None
+        future = self.executor.submit(prepare_chunk, [_portable(r) for r in chunk], now,
+                                      self.config.classify if role == "inbox" else None)
+        self._in_flight.append(future)
 
         def collect() -> list[Prepared]:
-            out: list[Prepared] = []
-            for chunk, (fields, problems) in zip(chunks, results, strict=True):
-                out.extend(Prepared(raw, *f) for raw, f in zip(chunk, fields, strict=True))
-                for problem in problems:
-                    self._problem(problem)
-            return out
+            fields, problems = future.result()
+            for problem in problems:
+                self._problem(problem)
+            return [Prepared(raw, *f) for raw, f in zip(chunk, fields, strict=True)]
+        return collect
+
+    def _parse_here(self, chunk: list[RawMail], now: datetime, role: str
+                    ) -> Callable[[], list[Prepared]]:
+        """Parse ``chunk`` in this process and let a worker classify it."""
+        from mailtriage.services.intake import classification_inputs, prepare
+        from mailtriage.services.worker import classify_inputs
+
+        assert self.executor is not None
+        done = [prepare(raw, now) for raw in chunk]
+        wanted = classification_inputs(done) if role == "inbox" else []
+        if not wanted:
+            return lambda: done
+        future = self.executor.submit(classify_inputs, [i for _, i in wanted],
+                                      self.config.classify)
+
+        def collect() -> list[Prepared]:
+            decisions, problems = future.result()
+            for problem in problems:
+                self._problem(problem)
+            if decisions is not None:  # else ``classify`` does it here
+                for (i, _), decision in zip(wanted, decisions, strict=True):
+                    done[i] = replace(done[i], decision=decision)
+            return done
         return collect
 
     def _parsed(self, batches: Iterable[list[RawMail]], role: str = "inbox"
@@ -213,6 +253,13 @@ class Pipeline:
         if (self.executor is not None and len(first) >= PARALLEL_PARSE_MIN
                 and threading.active_count() == 1):
             self._pool_live = True
+            if role == "inbox":
+                import mailtriage.ingest.parse  # noqa: F401  (before the pool forks)
+                from mailtriage.services.worker import warm_up
+
+                # The pool's first task: the worker loads the classifier while this process
+                # parses the first chunks (``submit_parse``).
+                self._in_flight = [self.executor.submit(warm_up, self.config.classify)]
         pending = (first, self.submit_parse(first, role))
         if role == "inbox" and not self._pool_live:
             self._start_classifier_load()
