@@ -645,3 +645,37 @@ def test_person_mail_has_no_report() -> None:
 ])
 def test_decode_header_text(value: str, expected: str) -> None:
     assert decode_header_text(value)[0] == expected
+
+
+# -- the cheap scans made before the tree is built ------------------------------------------------
+
+@pytest.mark.parametrize("data, expected", [
+    (b"Subject: plain\r\n\r\nno parts\r\n", 0),
+    (b'Content-Type: multipart/mixed; boundary="AbC"\r\n\r\n--AbC\r\nx\r\n--AbC\r\ny\r\n'
+     b"--AbC--\r\n", 3),
+    # The parameter name in any case; the boundary itself keeps its case.
+    (b"Content-Type: multipart/mixed; BOUNDARY=AbC\r\n\r\n--AbC\r\nx\r\n--abc\r\n--AbC--\r\n",
+     2),
+    (b"Content-Type: multipart/mixed; Boundary = \"q q\"\r\n\r\n--q q\r\n--q q--\r\n", 2),
+    # Nested: both boundaries count.
+    (b"Content-Type: multipart/mixed; boundary=out\r\n\r\n--out\r\nContent-Type: multipart/"
+     b"alternative; boundary=in\r\n\r\n--in\r\na\r\n--in--\r\n--out--\r\n", 4),
+])
+def test_delimiter_lines_are_counted_before_parsing(data: bytes, expected: int) -> None:
+    from mailtriage.ingest.parse import _count_delimiter_lines
+
+    assert _count_delimiter_lines(data) == expected
+
+
+@pytest.mark.parametrize("value, text, noted", [
+    ("plain ascii", "plain ascii", False),
+    ("caf\u00e9 already text", "caf\u00e9 already text", False),
+    ("caf\udcc3\udca9", "caf\u00e9", False),  # raw UTF-8 octets
+    ("caf\udce9", "caf\u00e9", True),  # a raw Latin-1 octet: decoded as windows-1252, noted
+])
+def test_raw_octets_in_header_strings_are_decoded(value: str, text: str, noted: bool) -> None:
+    from mailtriage.ingest.parse import _raw_str_to_text
+
+    decoded, notes = _raw_str_to_text(value, "Subject header")
+    assert decoded == text
+    assert bool(notes) is noted

@@ -64,7 +64,11 @@ _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,64})\?([bBqQ])\?([^?\s]*)\?=")
 _Q_ESCAPE = re.compile(rb"=([0-9A-Fa-f]{2})")
 _MSGID = re.compile(r"<([^<>\s]{1,990})>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_BOUNDARY = re.compile(rb"""boundary\s*=\s*(?:"([^"\n]{1,200})"|([^\s;"]{1,200}))""", re.I)
+_BOUNDARY = re.compile(rb"""boundary\s*=\s*(?:"([^"\n]{1,200})"|([^\s;"]{1,200}))""")
+"""A boundary parameter, in the lower-cased bytes (a literal start: far faster to find than
+the same expression with ``re.I``)."""
+_SURROGATE = re.compile("[\udc80-\udcff]")
+"""A raw 8-bit octet in a header string, as the bytes parser hands it over."""
 _ADDR_SPEC = re.compile(r"^[^\s@<>()\[\],;:\"\\]{1,200}@[^\s@<>()\[\],;:\"\\]{1,255}$")
 _BOUNCE_LOCAL = re.compile(
     r"^(?:mailer-?daemon|post_?master|mail-?daemon|mail\.?delivery(?:\.?system)?"
@@ -167,7 +171,7 @@ def decode_bytes(data: bytes, charset: str | None, where: str) -> tuple[str, lis
 
 def _raw_str_to_text(value: str, where: str) -> tuple[str, list[str]]:
     """A header string from the bytes parser: raw 8-bit octets come as surrogate escapes."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+    if value.isascii() or _SURROGATE.search(value) is None:
         return value, []
     data = value.encode("utf-8", "surrogateescape")
     try:
@@ -259,7 +263,8 @@ def _clean_meta(value: str, limit: int = MAX_HEADER_VALUE) -> str:
 
 def _count_delimiter_lines(data: bytes) -> int:
     """How many MIME boundary lines the message holds (an upper bound on its part count)."""
-    boundaries = {m.group(1) or m.group(2) for m in _BOUNDARY.finditer(data)}
+    boundaries = {data[slice(*m.span(1 if m.group(1) is not None else 2))]
+                  for m in _BOUNDARY.finditer(data.lower())}
     if not boundaries:
         return 0
     rough = sum(data.count(b"\n--" + b) for b in boundaries)
