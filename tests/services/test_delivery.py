@@ -247,20 +247,28 @@ def test_each_row_costs_one_commit_and_only_one_row_is_ever_sending(
         db: Database, tmp_path: Path) -> None:
     ids = [add_row(db, n) for n in range(120)]
     commits: list[int] = []
+    checkouts: list[int] = []
 
     def count(conn: object) -> None:
         commits.append(1)
 
+    def checkout(*args: object) -> None:
+        checkouts.append(1)
+
     transport = Watching(db, tmp_path / "out")
     event.listen(db.engine, "commit", count)
+    event.listen(db.engine.pool, "checkout", checkout)
     try:
         report = deliver_due(db, transport, Clock(NOW), max_attempts=8)
     finally:
         event.remove(db.engine, "commit", count)
+        event.remove(db.engine.pool, "checkout", checkout)
     assert report.sent == 120
     # One per row (its outcome goes with the next row's "sending"), one per claimed chunk of
     # 50, the query for due rows and the last row's outcome.
     assert len(commits) <= 120 + 3 + 2
+    # The rows' outcomes share one connection; the watcher takes one per row itself.
+    assert len(checkouts) - len(transport.seen) <= 1 + 3 + 1
     for n, statuses in enumerate(transport.seen):
         assert statuses[str(ids[n])] == "sending"
         assert [k for k, v in statuses.items() if v == "sending"] == [str(ids[n])]

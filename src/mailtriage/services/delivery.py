@@ -22,12 +22,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import CursorResult, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, CursorResult, Update, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from mailtriage.errors import (
     DeliverySetupError,
     PermanentDeliveryError,
+    StoreError,
     TemporaryDeliveryError,
 )
 from mailtriage.notify.transport import Transport, UncertainDeliveryError, next_attempt_delay
@@ -65,11 +66,12 @@ def mark_interrupted(db: Database) -> int:
 class _Ledger:
     """Writes what became of each row: the outcome of the row just sent is held until the
     next row is marked ``sending`` and goes into the same commit, or is written on its own
-    by ``flush``."""
+    by ``flush``. One connection serves the whole pass (no checkout per row)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self._held: tuple[int, dict[str, object]] | None = None
+        self._conn: Connection | None = None
 
     def hold(self, row_id: int, values: dict[str, object]) -> None:
         self.flush()
@@ -78,22 +80,36 @@ class _Ledger:
     def sending(self, row_id: int) -> Callable[[], None]:
         """The transport's ``before_data`` for ``row_id``."""
         def mark() -> None:
-            with self.db.session() as s:
-                self._write(s)
-                s.execute(update(OutboxItem).where(OutboxItem.id == row_id)
-                          .values(status="sending"))
+            self._commit(update(OutboxItem).where(OutboxItem.id == row_id)
+                         .values(status="sending"))
         return mark
 
     def flush(self) -> None:
         if self._held is not None:
-            with self.db.session() as s:
-                self._write(s)
+            self._commit()
 
-    def _write(self, s: Session) -> None:
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _commit(self, *then: Update) -> None:
+        """The held outcome and ``then`` in one transaction."""
+        statements = list(then)
         if self._held is not None:
             row_id, values = self._held
             self._held = None
-            s.execute(update(OutboxItem).where(OutboxItem.id == row_id).values(**values))
+            statements.insert(0, update(OutboxItem).where(OutboxItem.id == row_id)
+                              .values(**values))
+        try:
+            if self._conn is None:
+                self._conn = self.db.engine.connect()
+            for statement in statements:
+                self._conn.execute(statement)
+            self._conn.commit()
+        except SQLAlchemyError as exc:
+            self.close()  # rolls back what this transaction did
+            raise StoreError(f"Database error: {exc.__class__.__name__}: {exc}") from exc
 
 
 def _claim(db: Database, ids: Sequence[int]) -> list[tuple[int, bytes, str, list[str], int]]:
@@ -141,7 +157,10 @@ def deliver_due(db: Database, transport: Transport, now: Callable[[], datetime],
                     _unclaim(db, [c[0] for c in claimed[index + 1:]])
                     return report
     finally:
-        ledger.flush()
+        try:
+            ledger.flush()
+        finally:
+            ledger.close()
     return report
 
 
