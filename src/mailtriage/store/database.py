@@ -59,7 +59,7 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        if self.engine.dialect.name == "sqlite":
+        if self.engine.dialect.name in ("sqlite", "postgresql"):
             from mailtriage.store.rowids import number_new_rows
 
             event.listen(self.sessions, "before_flush", number_new_rows)

@@ -1,18 +1,22 @@
-"""Numbers new rows on SQLite before a flush, so a batch is written in one statement per table.
+"""Numbers new rows before a flush, so a batch is written in one plain statement per table.
 
-To match generated keys to objects, SQLAlchemy's ORM inserts rows one at a time on SQLite (it
-has no way there to order ``RETURNING`` rows by parameter); PostgreSQL gets one multi-row
-statement already. SQLite without ``AUTOINCREMENT`` gives a new row the largest rowid plus one,
-so handing out the same numbers before the flush changes nothing in the stored data and lets
-the ORM use one ``executemany`` per table. Another writer cannot slip in between: SQLite admits
-one writer at a time, and a clash would fail the flush (the intake then stores mail by mail).
+Without ids, SQLAlchemy's ORM must learn the generated keys from the database: on SQLite it
+then inserts rows one at a time (it cannot order ``RETURNING`` rows by parameter there), on
+PostgreSQL it sends one huge multi-row ``INSERT … RETURNING`` whose placeholders the driver
+rewrites on every batch (too long for its statement cache). With the ids known, both get one
+``executemany`` of a short statement per table.
+
+SQLite without ``AUTOINCREMENT`` gives a new row the largest rowid plus one, so handing out the
+same numbers changes nothing in the stored data; another writer cannot slip in between (SQLite
+admits one writer at a time, and a clash would fail the flush: the intake then stores mail by
+mail). PostgreSQL hands out the numbers from the column's own sequence, as the default would.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, func, inspect, select
+from sqlalchemy import Integer, func, inspect, select, text
 from sqlalchemy.orm import Session, UOWTransaction
 
 MIN_BATCH = 2
@@ -38,10 +42,20 @@ def number_new_rows(session: Session, _flush: UOWTransaction, _instances: Any) -
         taken = [getattr(s.obj(), attr) for s in states]
         if all(v is not None for v in taken):
             continue
-        current = session.execute(select(func.max(column))).scalar()
-        next_id = max([int(current or 0), *(v for v in taken if v is not None)]) + 1
-        for state in sorted(states, key=lambda s: s.insert_order):
-            obj = state.obj()
-            if getattr(obj, attr) is None:
-                setattr(obj, attr, next_id)
-                next_id += 1
+        ordered = [s for s in sorted(states, key=lambda s: s.insert_order)
+                   if getattr(s.obj(), attr) is None]
+        for state, new_id in zip(ordered, _new_ids(session, column, taken, len(ordered)),
+                                 strict=True):
+            setattr(state.obj(), attr, new_id)
+
+
+def _new_ids(session: Session, column: Any, taken: list[Any], count: int) -> list[int]:
+    if session.get_bind().dialect.name == "postgresql":
+        table = column.table.name
+        return [int(v) for v in session.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:table, :column)) "
+                 "FROM generate_series(1, :count)"),
+            {"table": table, "column": column.name, "count": count}).scalars()]
+    current = session.execute(select(func.max(column))).scalar()
+    first = max([int(current or 0), *(v for v in taken if v is not None)]) + 1
+    return list(range(first, first + count))
