@@ -18,7 +18,7 @@ from mailtriage.ingest.message import Address
 from mailtriage.notify.compose import OutgoingMail, compose_message, new_message_id
 from mailtriage.notify.filedrop import FileTransport
 from mailtriage.notify.smtp import SmtpTransport
-from mailtriage.services.delivery import deliver_due, mark_interrupted, requeue
+from mailtriage.services.delivery import DeliveryReport, deliver_due, mark_interrupted, requeue
 from mailtriage.store.database import Database
 from mailtriage.store.models import OutboxItem
 from tests.servers.smtp import SmtpTestServer
@@ -302,3 +302,11 @@ def test_a_stop_while_a_row_is_sending_leaves_that_row_alone_uncertain(
     again = deliver_due(db, FileTransport(tmp_path / "out"), Clock(NOW), max_attempts=8)
     assert (again.sent, again.uncertain) == (2, 0)
     assert len(list((tmp_path / "out").glob("*.eml"))) == 4  # the third was never written
+
+
+def test_reports_of_several_passes_add_up() -> None:
+    total = DeliveryReport(sent=2, failed=1)
+    total.add(DeliveryReport(sent=1, retry_later=3, uncertain=1, setup_error="TLS refused"))
+    total.add(DeliveryReport(sent=4))
+    assert (total.sent, total.retry_later, total.failed, total.uncertain, total.setup_error) == (
+        7, 3, 1, 1, "TLS refused")

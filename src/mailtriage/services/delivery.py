@@ -49,6 +49,14 @@ class DeliveryReport:
     uncertain: int = 0
     setup_error: str = ""
 
+    def add(self, other: DeliveryReport) -> None:
+        """Count ``other`` (a later pass) in as well."""
+        self.sent += other.sent
+        self.retry_later += other.retry_later
+        self.failed += other.failed
+        self.uncertain += other.uncertain
+        self.setup_error = other.setup_error or self.setup_error
+
 
 def mark_interrupted(db: Database) -> int:
     """After a crash: ``claimed`` rows go back to pending (nothing was handed over), rows left

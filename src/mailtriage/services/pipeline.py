@@ -9,12 +9,14 @@ server and advances the cursor. Mail on the server is touched only after the com
 The stages overlap: while batch k is stored, batch k+1 is parsed and classified in the process
 pool and a thread already fetches batch k+2 (``parallel.prefetch``; the IMAP source serialises
 its conversations, so that thread and ``mark_processed`` never interleave commands). Batches are
-still stored, committed and marked strictly in order. The replies a batch queued are sent
-right after its commit, while the workers parse the next batch: the first customers hear back
-within the run, not after it, and the sending costs no time of its own while parsing is the
-slower stage. Parsing, classification, the reply
-templates and the staff alerts are imported only when there is work for them, so a run with
-nothing new stays cheap; with a pool, this process never imports scikit-learn at all.
+still stored, committed and marked strictly in order. While the workers are busy (loading the
+classifier, parsing the previous batch), this process parses the next chunks itself rather than
+wait, and the workers only classify them. The replies a batch queued are sent right after its
+commit, while the workers parse the next batch: the first customers hear back within the run,
+not after it, and the sending costs no time of its own while parsing is the slower stage.
+Parsing, classification, the reply templates and the staff alerts are imported only when there
+is work for them, so a run with nothing new stays cheap; with a pool, this process never
+imports scikit-learn at all.
 """
 
 from __future__ import annotations
@@ -485,12 +487,8 @@ class Pipeline:
         return self._transport
 
     def _add_delivery(self, done: delivery.DeliveryReport) -> None:
-        total = self._delivery = self._delivery or delivery.DeliveryReport()
-        total.sent += done.sent
-        total.retry_later += done.retry_later
-        total.failed += done.failed
-        total.uncertain += done.uncertain
-        total.setup_error = done.setup_error or total.setup_error
+        self._delivery = self._delivery or delivery.DeliveryReport()
+        self._delivery.add(done)
 
     def _deliver_between_batches(self) -> None:
         """Send what is due now that a batch with replies is committed. A pass that cannot
@@ -511,11 +509,7 @@ class Pipeline:
             done = delivery.deliver_due(self.db, transport,  # type: ignore[arg-type]
                                         self.now, max_attempts=self.config.smtp.max_attempts,
                                         limit=DELIVERY_PASS)
-            total.sent += done.sent
-            total.retry_later += done.retry_later
-            total.failed += done.failed
-            total.uncertain += done.uncertain
-            total.setup_error = done.setup_error or total.setup_error
+            total.add(done)
             claimed = done.sent + done.retry_later + done.failed + done.uncertain
             if done.setup_error or claimed < DELIVERY_PASS:
                 return total
