@@ -80,6 +80,8 @@ class _Ledger:
         self.db = db
         self._held: tuple[int, dict[str, object]] | None = None
         self._conn: Connection | None = None
+        self._one_statement = db.dialect == "postgresql"
+        """PostgreSQL: the outcome rides along as a CTE, on an autocommit connection."""
 
     def hold(self, row_id: int, values: dict[str, object]) -> None:
         self.flush()
@@ -113,11 +115,10 @@ class _Ledger:
                               .values(**values))
         try:
             if self._conn is None:
-                conn = self.db.engine.connect()
-                if conn.dialect.name == "postgresql":
-                    conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-                self._conn = conn
-            if self._conn.dialect.name == "postgresql" and len(statements) == 2:
+                self._conn = self.db.engine.connect()
+                if self._one_statement:
+                    self._conn = self._conn.execution_options(isolation_level="AUTOCOMMIT")
+            if self._one_statement and len(statements) == 2:
                 statements = [statements[1].add_cte(statements[0].cte("outcome"))]
             for statement in statements:
                 self._conn.execute(statement)

@@ -72,15 +72,8 @@ def prepare_chunk(raws: Sequence[RawMail], now: datetime, classify: ClassifyConf
     problems: list[str] = []
     wanted = classification_inputs(done) if classify is not None else []
     if classify is not None and wanted:
-        try:
-            classifier, problem = _classifier(classify)
-            results = classifier.classify_batch([item for _, item in wanted])
-        except Exception as exc:  # the main process classifies them, and reports what fails
-            log.warning("classifying in the worker failed (%s: %s); the main process will",
-                        exc.__class__.__name__, exc)
-        else:
+        results, problems = classify_inputs([item for _, item in wanted], classify)
+        if results is not None:
             decisions = {i: d for (i, _), d in zip(wanted, results, strict=True)}
-            if problem:
-                problems.append(problem)
     return [(p.parsed, p.failure, p.failure_detail, p.digest, decisions.get(i))
             for i, p in enumerate(done)], problems

@@ -20,7 +20,7 @@ from sqlalchemy import Integer, func, inspect, select, text
 from sqlalchemy.orm import Session, UOWTransaction
 
 MIN_BATCH = 2
-"""Fewer new rows of a table than this are left to SQLite (one query would cost more)."""
+"""Fewer new rows of a table than this are left to the database (one query would cost more)."""
 
 
 def number_new_rows(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
@@ -39,23 +39,23 @@ def number_new_rows(session: Session, _flush: UOWTransaction, _instances: Any) -
             continue
         column = mapper.primary_key[0]
         attr = mapper.get_property_by_column(column).key
-        taken = [getattr(s.obj(), attr) for s in states]
-        if all(v is not None for v in taken):
-            continue
+        taken = [v for v in (getattr(s.obj(), attr) for s in states) if v is not None]
         ordered = [s for s in sorted(states, key=lambda s: s.insert_order)
                    if getattr(s.obj(), attr) is None]
+        if not ordered:
+            continue
         for state, new_id in zip(ordered, _new_ids(session, column, taken, len(ordered)),
                                  strict=True):
             setattr(state.obj(), attr, new_id)
 
 
-def _new_ids(session: Session, column: Any, taken: list[Any], count: int) -> list[int]:
+def _new_ids(session: Session, column: Any, taken: list[int], count: int) -> list[int]:
+    """``count`` fresh ids for ``column``, above the ones already ``taken`` in this flush."""
     if session.get_bind().dialect.name == "postgresql":
-        table = column.table.name
         return [int(v) for v in session.execute(
             text("SELECT nextval(pg_get_serial_sequence(:table, :column)) "
                  "FROM generate_series(1, :count)"),
-            {"table": table, "column": column.name, "count": count}).scalars()]
+            {"table": column.table.name, "column": column.name, "count": count}).scalars()]
     current = session.execute(select(func.max(column))).scalar()
-    first = max([int(current or 0), *(v for v in taken if v is not None)]) + 1
+    first = max([int(current or 0), *taken]) + 1
     return list(range(first, first + count))
