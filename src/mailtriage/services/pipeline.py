@@ -402,8 +402,8 @@ class Pipeline:
                     if uidvalidity and uids and cfg.processed_action != "none":
                         self._set_marked(cfg, source.folder, max(uids))
             self._last_outcomes.extend(outcomes)
-            if not self.dry_run and self.intake.replies.queued > queued:
-                self._deliver_between_batches()
+            if self.intake.replies.queued > queued:
+                self._deliver_between_batches()  # never in a dry run
             queued = self.intake.replies.queued
 
     def _store(self, cfg: MailboxConfig, folder: str, uidvalidity: int,
