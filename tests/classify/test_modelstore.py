@@ -20,6 +20,7 @@ from mailtriage.classify.modelstore import (
 )
 from mailtriage.classify.text import model_text
 from mailtriage.errors import ModelError
+from tests.disk_log import DiskLog
 
 TEXTS = [model_text("Website ligt eruit", "Niemand kan bestellen."),
          model_text("Offerte", "Graag een offerte voor een nieuwe pagina."),
@@ -124,3 +125,16 @@ def test_bundled_model_is_verified_and_small() -> None:
     model = load_model(directory)
     types, _ = model.predict_proba(TEXTS)
     assert max(types[1], key=types[1].__getitem__) == "change"
+
+
+def test_saved_files_and_the_active_pointer_are_on_disk_when_the_call_returns(
+        small_model: TrainedModel, tmp_path: Path, disk_log: DiskLog) -> None:
+    store = ModelStore(tmp_path / "models")
+    store.save(small_model)
+    store.activate("test-small")
+    version = store.version_dir("test-small")
+    for path in (version / MODEL_FILE, version / "metadata.json", tmp_path / "models" / "active"):
+        assert disk_log.file_synced_before_rename(path), path
+        assert disk_log.synced_after(path), path
+    # the new version directories themselves are entered in their parents durably
+    assert ("fsync-dir", version.parent) in disk_log.events

@@ -14,6 +14,7 @@ from mailtriage.errors import PermanentDeliveryError, TemporaryDeliveryError
 from mailtriage.ingest.message import Address
 from mailtriage.notify.compose import OutgoingMail, compose_message, new_message_id
 from mailtriage.notify.filedrop import FileTransport
+from tests.disk_log import DiskLog
 
 
 def message(subject: str = "Re: Storing [#1]") -> tuple[str, bytes]:
@@ -61,6 +62,16 @@ def test_no_temporary_files_left(tmp_path: Path) -> None:
     for _ in range(5):
         transport.send(message()[1], "", ["jan@klant.nl"])
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []
+
+
+def test_a_delivered_file_and_its_name_are_on_disk_when_send_returns(
+        tmp_path: Path, disk_log: DiskLog) -> None:
+    message_id, data = message()
+    FileTransport(tmp_path / "outbox").send(data, "", ["jan@klant.nl"])
+    path = tmp_path / "outbox" / (hashlib.sha256(message_id.encode()).hexdigest() + ".eml")
+    assert disk_log.file_synced_before_rename(path)
+    assert disk_log.synced_after(path)
+    assert ("fsync-dir", tmp_path) in disk_log.events  # the new outbox directory
 
 
 def test_message_without_message_id_is_named_by_its_bytes(tmp_path: Path) -> None:

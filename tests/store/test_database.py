@@ -62,3 +62,16 @@ def test_duplicate_mail_key_is_refused_by_the_database(db_url: str) -> None:
 def test_bad_url_is_a_store_error() -> None:
     with pytest.raises(StoreError):
         Database("nosuchdialect://x/y")
+
+
+def test_sqlite_commits_are_durable_and_concurrent(sqlite_url: str) -> None:
+    # WAL lets a reader (the staff UI) work beside a run; synchronous=FULL puts each commit on
+    # disk before the run acts on it (flags a mail, sends a reply). 2 is FULL.
+    db = Database(sqlite_url)
+    try:
+        with db.engine.connect() as conn:
+            pragmas = {name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                       for name in ("journal_mode", "synchronous", "foreign_keys")}
+        assert pragmas == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1}
+    finally:
+        db.dispose()

@@ -9,6 +9,7 @@ import pytest
 
 from mailtriage.errors import StoreError
 from mailtriage.store.files import FileStore
+from tests.disk_log import DiskLog
 
 
 def test_put_get_by_hash_and_idempotent(tmp_path: Path) -> None:
@@ -30,3 +31,15 @@ def test_keys_that_are_not_hashes_are_refused(tmp_path: Path, key: str) -> None:
 def test_missing_file_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError):
         FileStore(tmp_path).get("0" * 64)
+
+
+def test_a_stored_file_and_its_name_are_on_disk_when_put_returns(
+        tmp_path: Path, disk_log: DiskLog) -> None:
+    store = FileStore(tmp_path / "files")
+    key = store.put(b"raw mail")
+    path = store.path_for(key)
+    assert disk_log.file_synced_before_rename(path)
+    assert disk_log.synced_after(path)
+    # the two new fan-out directories and the store's root are entered durably too
+    for directory in (tmp_path, tmp_path / "files", path.parent.parent):
+        assert ("fsync-dir", directory) in disk_log.events

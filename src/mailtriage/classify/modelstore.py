@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from mailtriage import durable
 from mailtriage.classify.model import FORMAT, ModelMetadata, TrainedModel, features_from_state
 from mailtriage.errors import ModelError
 
@@ -144,27 +143,13 @@ def save_model(model: TrainedModel, directory: Path) -> ModelMetadata:
     """Write ``model.skops`` and ``metadata.json`` (with the file's sha256) into ``directory``."""
     import skops.io as sio
 
-    directory.mkdir(parents=True, exist_ok=True)
+    durable.make_dirs(directory)
     data = sio.dumps(model.parts(), compression=zipfile.ZIP_DEFLATED, compresslevel=6)
     meta = ModelMetadata.from_dict({**model.metadata.as_dict(), "sha256": sha256_of(data)})
-    _write_atomic(directory / MODEL_FILE, data)
+    durable.write_file(directory / MODEL_FILE, data, mode=0o644)
     text = json.dumps(meta.as_dict(), indent=2, sort_keys=True) + "\n"
-    _write_atomic(directory / METADATA_FILE, text.encode("utf-8"))
+    durable.write_file(directory / METADATA_FILE, text.encode("utf-8"), mode=0o644)
     return meta
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True)
@@ -205,8 +190,8 @@ class ModelStore:
     def activate(self, version: str) -> None:
         """Point ``active`` at ``version`` after checking that it loads."""
         load_model(self.version_dir(version))
-        self.root.mkdir(parents=True, exist_ok=True)
-        _write_atomic(self.root / ACTIVE_FILE, (version + "\n").encode("utf-8"))
+        durable.make_dirs(self.root)
+        durable.write_file(self.root / ACTIVE_FILE, (version + "\n").encode("utf-8"), mode=0o644)
 
     def load(self, version: str) -> TrainedModel:
         directory = self.version_dir(version)

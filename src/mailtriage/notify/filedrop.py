@@ -8,15 +8,13 @@ a local delivery agent would add them, so the file stays a parseable RFC 5322 me
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
+from mailtriage import durable
 from mailtriage.errors import PermanentDeliveryError, TemporaryDeliveryError
 from mailtriage.notify.address import normalize_address
 
@@ -30,7 +28,7 @@ def message_file_name(message_bytes: bytes) -> str:
 
 
 class FileTransport:
-    """Writes each message to ``directory`` as one .eml file (tmp file + fsync + rename)."""
+    """Writes each message to ``directory`` as one .eml file, durably (``mailtriage.durable``)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
@@ -49,20 +47,9 @@ class FileTransport:
         name = message_file_name(message_bytes)
         if before_data is not None:
             before_data()
-        tmp_name: str | None = None
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=".eml", dir=self.directory)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(trace + message_bytes)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp_name, self.directory / name)
-            tmp_name = None
+            durable.make_dirs(self.directory)
+            durable.write_file(self.directory / name, trace + message_bytes)
         except OSError as exc:
             raise TemporaryDeliveryError(
                 f"cannot write to the outbox directory {self.directory}: {exc}") from exc
-        finally:
-            if tmp_name is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp_name)

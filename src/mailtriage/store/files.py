@@ -1,17 +1,17 @@
 """The content-addressed file store for large raw mails and attachment contents.
 
 Contents are stored under their sha256 (``ab/cd/abcd…``), never under a name a sender chose, and
-written atomically (temporary file, fsync, rename), so a crash never leaves a half file behind.
+written durably (``mailtriage.durable``: temporary file, fsync, rename, fsync of the directory),
+so neither a crash nor a power loss leaves a half file or loses a file the database names.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from pathlib import Path
 
+from mailtriage import durable
 from mailtriage.errors import StoreError
 
 _KEY = re.compile(r"^[0-9a-f]{64}$")
@@ -34,17 +34,8 @@ class FileStore:
         if path.exists():
             return key
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            durable.make_dirs(path.parent)
+            durable.write_file(path, data)
         except OSError as exc:
             raise StoreError(f"The file store at {self.root} cannot be written: {exc}") from exc
         return key
