@@ -459,6 +459,11 @@ directory = "{work}/outbox"
 from_address = "{helpdesk}"
 from_name = "Helpdesk Webbureau"
 
+[notify]
+# The generated mail is dated from March 2026: without this, the default age limit for
+# automatic replies would skip every acknowledgement and the bench would not measure sending.
+reply_max_age_hours = 0
+
 [classify]
 model_dir = "{work}/model"
 

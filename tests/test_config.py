@@ -93,6 +93,7 @@ BAD = [
     ({"classify": {"review_threshold": 2}}, "classify.review_threshold", "between 0 and 1"),
     ({"notify": {"auto_reply": "yes"}}, "notify.auto_reply", "true or false"),
     ({"notify": {"rate_limit_count": 0}}, "notify.rate_limit_count", "greater than zero"),
+    ({"notify": {"reply_max_age_hours": -1}}, "notify.reply_max_age_hours", "zero (no limit)"),
 ]
 
 

@@ -182,6 +182,7 @@ class NotifyConfig:
     reply_to_followups: bool = False
     rate_limit_count: int = 3
     rate_limit_window_minutes: int = 60 * 24
+    reply_max_age_hours: int = 72
     template_dir: Path | None = None
     default_language: Literal["nl", "en"] = "nl"
     update_on_correction: bool = True
@@ -237,10 +238,12 @@ def default_config() -> Config:
     """The embedded defaults: SQLite under ./var, the bundled sample mailbox, file transport.
 
     Two of the sample's customers have an SLA, so the demo shows both the guaranteed and the
-    aim-only wording; a real installation lists its customers in ``[[customer]]``.
+    aim-only wording; a real installation lists its customers in ``[[customer]]``. The sample's
+    mail is dated in the past, so the age limit of automatic replies is off: the demo answers it.
     """
     return Config(
         mailboxes=(MailboxConfig(name="sample", kind="emldir", path=SAMPLE_MAILBOX),),
+        notify=NotifyConfig(reply_max_age_hours=0),
         sla=SlaConfig(customers=(
             CustomerConfig("bakkerij-jansen.example", "guaranteed", "Bakkerij Jansen"),
             CustomerConfig("acme-logistics.test", "guaranteed", "Acme Logistics"),
@@ -327,6 +330,13 @@ class _Section:
         value = self.get(name, kind, default)
         if value <= 0:  # type: ignore[operator]
             raise ConfigError(f"'{self.key(name)}' must be greater than zero.", self.key(name))
+        return value
+
+    def at_least_zero(self, name: str, kind: type[T], default: T, zero_means: str) -> T:
+        value = self.get(name, kind, default)
+        if value < 0:  # type: ignore[operator]
+            raise ConfigError(f"'{self.key(name)}' must be zero ({zero_means}) or more.",
+                              self.key(name))
         return value
 
     def strings(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -478,6 +488,8 @@ def parse_config(data: Mapping[str, Any], base: Path, source: Path | None = None
         rate_limit_count=nt.positive("rate_limit_count", int, defaults.notify.rate_limit_count),
         rate_limit_window_minutes=nt.positive("rate_limit_window_minutes", int,
                                               defaults.notify.rate_limit_window_minutes),
+        reply_max_age_hours=nt.at_least_zero("reply_max_age_hours", int,
+                                             defaults.notify.reply_max_age_hours, "no limit"),
         template_dir=nt.path("template_dir", base, None),
         default_language=nt.choice("default_language", ("nl", "en"), "nl"),  # type: ignore[arg-type]
         update_on_correction=nt.get("update_on_correction", bool, True),

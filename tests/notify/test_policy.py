@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,9 +19,11 @@ CFG = NotifyConfig(own_addresses=("support@example.test",))
 
 def decide(mail_kw: dict[str, Any] | None = None, origin: OriginVerdict = PERSON,
            cfg: NotifyConfig = CFG, followup: bool = False, sent: int = 0,
-           own: tuple[str, ...] = ("helpdesk@example.test",)):
-    return decide_auto_reply(make_mail(**(mail_kw or {})), origin, cfg, is_followup=followup,
-                             replies_in_window=sent, own_addresses=own)
+           own: tuple[str, ...] = ("helpdesk@example.test",),
+           age: timedelta = timedelta(minutes=1), now: datetime | None = None):
+    mail = make_mail(**(mail_kw or {}))
+    return decide_auto_reply(mail, origin, cfg, is_followup=followup, replies_in_window=sent,
+                             now=now or mail.received_at + age, own_addresses=own)
 
 
 NO_REPLY_CASES = [
@@ -96,6 +99,7 @@ NO_REPLY_CASES = [
     ("rate limit reached", {}, PERSON, CFG, False, 3, "rate-limit"),
     ("rate limit exceeded", {}, PERSON, CFG, False, 50, "rate-limit"),
 ]
+# (too-old is driven by its own table below: it needs the age of the mail)
 
 
 @pytest.mark.parametrize(("label", "mail_kw", "origin", "cfg", "followup", "sent", "rule"),
@@ -146,6 +150,31 @@ def test_rate_limit_boundary(limit: int, sent: int, send: bool) -> None:
     if not send:
         assert f"already got {sent} automatic replies" in decision.reason
         assert f"limit {limit}" in decision.reason
+
+
+@pytest.mark.parametrize(("limit", "age", "send", "words"), [
+    # a cron run minutes later, and a run after a weekend's outage: answered
+    (72, timedelta(minutes=1), True, ""),
+    (72, timedelta(hours=64), True, ""),
+    # exactly at the limit still answered; a second more is too old
+    (72, timedelta(hours=72), True, ""),
+    (72, timedelta(hours=72, seconds=1), False, "72 hours ago, more than 72 hours"),
+    # a first run over a mailbox with months of old mail
+    (72, timedelta(days=120), False, "120 days ago"),
+    (1, timedelta(hours=5), False, "5 hours ago, more than 1 hour "),
+    # 0: no limit
+    (0, timedelta(days=3650), True, ""),
+    # a mail dated by a server clock ahead of ours is not old
+    (72, timedelta(hours=-2), True, ""),
+])
+def test_mail_too_old_for_an_automatic_reply(limit: int, age: timedelta, send: bool,
+                                              words: str) -> None:
+    decision = decide(cfg=replace(CFG, reply_max_age_hours=limit), age=age)
+    assert decision.send is send, decision.reason
+    if not send:
+        assert decision.rule == "too-old"
+        assert words in decision.reason
+        assert "notify.reply_max_age_hours" in decision.reason
 
 
 def test_rate_limit_reason_names_the_window() -> None:

@@ -96,6 +96,9 @@ def write_setup(directory: Path, **sections: Any) -> Setup:
                  "from_address": "helpdesk@example.test"},
         "classify": {"model_dir": str(directory / "model")},
         "run": {"lock_file": str(directory / "mailtriage.lock")},
+        # The tests' mail is dated in the past and these runs read the real clock: no age
+        # limit on automatic replies here (the tests of that limit set it themselves).
+        "notify": {"reply_max_age_hours": 0},
     }
     data.update(sections)
     path = directory / "mailtriage.toml"

@@ -303,3 +303,29 @@ def test_customer_answer_to_a_staff_reply_from_a_mail_client_threads(local: Loca
     assert local.ticket(1001).status == "open"
     assert [(e.data["from"], e.data["to"], e.at) for e in local.kinds(1001, "status_changed")][
         -1] == ("waiting", "open", at(2, 11))
+
+
+def test_a_first_run_over_old_mail_makes_tickets_but_answers_only_recent_mail(
+        local: LocalDesk) -> None:
+    # A mailbox that held mail before mailtriage was installed, run first on Mon 9 March
+    # 09:00: a week-old mail, one from Friday evening (63.5 hours: a weekend's outage) and one
+    # from this morning. Limit: the default 72 hours.
+    assert local.config.notify.reply_max_age_hours == 72
+    for n, received in enumerate([at(2, 9), at(6, 17, 30), at(9, 8, 50)], start=1):
+        local.deliver(eml(sender=f"k{n}@klant{n}.example", subject=f"Storing {n}",
+                          message_id=f"<o{n}@klant{n}.example>", received=received))
+    report = local.run(at(9, 9))
+    assert [(o.kind, o.ticket_number) for o in report.details] == [
+        ("ticket", 1001), ("ticket", 1002), ("ticket", 1003)]
+    assert report.details[0].reply.startswith("none (no automatic reply: the mail reached us "
+                                              "7 days ago, more than 72 hours")
+    assert [o.reply for o in report.details[1:]] == [
+        "ack to k2@klant2.example", "ack to k3@klant3.example"]
+    with local.db.session() as s:
+        acked = sorted(s.scalars(select(OutboxItem.recipient).where(OutboxItem.kind == "ack")))
+    assert acked == ["k2@klant2.example", "k3@klant3.example"]
+    [refusal] = local.kinds(1001, "no_reply")
+    assert refusal.data["rule"] == "too-old"
+    # The old mail's ticket is triaged as any other: staff see it with its commitments.
+    old = local.ticket(1001)
+    assert old.type is not None and old.status == "new"

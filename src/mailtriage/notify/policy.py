@@ -1,9 +1,9 @@
 """Decides whether a mail gets an automatic reply, and to whom, following RFC 3834.
 
 Pure: the caller passes the parsed mail, its origin verdict, the notify settings, whether the
-mail follows up an existing ticket and how many automatic replies that address already got in
-the rate-limit window. Every "no" carries the reason (first blocking rule) and notes (the other
-blocking rules, and observations such as a Reply-To we did not obey).
+mail follows up an existing ticket, how many automatic replies that address already got in
+the rate-limit window, and ``now``. Every "no" carries the reason (first blocking rule) and
+notes (the other blocking rules, and observations such as a Reply-To we did not obey).
 
 Rules, in the order they are reported:
 
@@ -20,6 +20,9 @@ Rules, in the order they are reported:
 * ``mailing-list`` - ``List-*`` headers or ``Precedence: list|bulk|junk``.
 * ``system-sender`` - noreply, mailer-daemon, postmaster, bounce, list-owner style addresses.
 * ``followup`` - a follow-up on an existing ticket (unless configured to answer those).
+* ``too-old`` - the mail reached our server more than ``notify.reply_max_age_hours`` before
+  ``now`` (a first run over a mailbox full of old mail, or a long outage): an acknowledgement
+  that late, with deadlines already past, would mislead; staff answer it.
 * ``rate-limit`` - the address already got its share of replies in the window.
 
 We answer the real sender (From). A Reply-To elsewhere is noted, never obeyed: an automatic
@@ -31,6 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from mailtriage.config import NotifyConfig
 from mailtriage.ingest.message import Address, OriginVerdict, ParsedMail
@@ -61,8 +65,8 @@ _SUPPRESS_VALUES = {"all", "autoreply", "oof"}
 
 
 def _blocking_rules(mail: ParsedMail, origin: OriginVerdict, config: NotifyConfig, *,
-                    is_followup: bool, replies_in_window: int,
-                    own: frozenset[str]) -> list[tuple[str, str]]:
+                    is_followup: bool, replies_in_window: int, own: frozenset[str],
+                    now: datetime) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     sender = mail.sender
     if not config.auto_reply:
@@ -140,12 +144,26 @@ def _blocking_rules(mail: ParsedMail, origin: OriginVerdict, config: NotifyConfi
         found.append(("followup", "the mail follows up an existing ticket; follow-ups get no "
                       "automatic reply (notify.reply_to_followups)"))
 
+    age = now - mail.received_at
+    if config.reply_max_age_hours and age > timedelta(hours=config.reply_max_age_hours):
+        limit = timedelta(hours=config.reply_max_age_hours)
+        found.append(("too-old", f"the mail reached us {_age_words(age)} ago, more than "
+                      f"{_age_words(limit)} (notify.reply_max_age_hours); an "
+                      "automatic reply this late would promise deadlines already past"))
+
     if replies_in_window >= config.rate_limit_count:
         found.append(("rate-limit", f"{sender_addr or 'the sender'} already got "
                       f"{replies_in_window} automatic replies in the last "
                       f"{_window_words(config.rate_limit_window_minutes)} (limit "
                       f"{config.rate_limit_count})"))
     return found
+
+
+def _age_words(age: timedelta) -> str:
+    hours = int(age.total_seconds() // 3600)
+    if hours >= 24 * 7:
+        return f"{hours // 24} days"
+    return "1 hour" if hours == 1 else f"{hours} hours"
 
 
 def _window_words(minutes: int) -> str:
@@ -159,9 +177,10 @@ def _window_words(minutes: int) -> str:
 
 
 def decide_auto_reply(mail: ParsedMail, origin: OriginVerdict, config: NotifyConfig, *,
-                      is_followup: bool, replies_in_window: int,
+                      is_followup: bool, replies_in_window: int, now: datetime,
                       own_addresses: Collection[str] = ()) -> ReplyDecision:
-    """Decide whether ``mail`` gets an automatic reply; see the module docstring for the rules.
+    """Decide whether ``mail`` gets an automatic reply at ``now``; the module docstring has the
+    rules.
 
     ``replies_in_window`` counts the automatic replies already sent or queued to the sender's
     address within ``config.rate_limit_window_minutes``. ``own_addresses`` adds addresses of
@@ -169,7 +188,7 @@ def decide_auto_reply(mail: ParsedMail, origin: OriginVerdict, config: NotifyCon
     """
     own = frozenset(a.lower() for a in (*config.own_addresses, *own_addresses))
     blocking = _blocking_rules(mail, origin, config, is_followup=is_followup,
-                               replies_in_window=replies_in_window, own=own)
+                               replies_in_window=replies_in_window, own=own, now=now)
     notes: list[str] = []
     sender = mail.sender
     sender_addr = normalize_address(sender.addr) if sender is not None else None

@@ -218,7 +218,7 @@ class ReplyComposer:
         decision = decide_auto_reply(
             mail, origin, self.config.notify, is_followup=is_followup,
             replies_in_window=self.replies_in_window(session, address) if address else 0,
-            own_addresses=(self.config.smtp.from_address,))
+            now=self.now(), own_addresses=(self.config.smtp.from_address,))
         if not decision.send or decision.recipient is None:
             session.add(TicketEvent(kind="no_reply", at=self.now(),
                                     data={"rule": decision.rule, "reason": decision.reason,
