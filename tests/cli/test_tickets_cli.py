@@ -95,6 +95,28 @@ def test_show_json_has_messages_history_and_corrections(
     assert data["outbox"][0]["to"] == ["klant1@bedrijf1.example"]
 
 
+@pytest.mark.parametrize("number", [1001, 1002, 1003])
+def test_show_json_has_the_sla_clocks_now(site: Setup, capsys: pytest.CaptureFixture[str],
+                                          number: int) -> None:
+    # (tickets without a clock show null: tests/web/test_api.py, same serializer)
+    data = cli(capsys, site, "tickets", "show", str(number), "--json").json()
+    assert (data["type"], data["priority"]) == ("incident", "medium")
+    clocks = data["clocks"]
+    # The mail is from March 2026 and nobody answered: both clocks ran out long ago.
+    assert datetime.fromisoformat(clocks["at"]) > datetime.fromisoformat(data["received_at"])
+    assert clocks["priority"] == data["priority"]
+    for kind in ("response", "resolution"):
+        clock = clocks[kind]
+        assert clock["state"] == "breached"
+        assert clock["due"] == data[f"{kind}_due"]
+        assert clock["started_at"] == data["received_at"]
+        assert clock["stopped_at"] is None
+        assert clock["remaining_seconds"] == 0
+        assert clock["elapsed_seconds"] > clock["target_seconds"] > 0
+    plain = cli(capsys, site, "tickets", "show", str(number))
+    assert "Clocks: response breached  resolution breached" in plain.out
+
+
 def test_show_plain(site: Setup, capsys: pytest.CaptureFixture[str]) -> None:
     result = cli(capsys, site, "tickets", "show", "1002")
 

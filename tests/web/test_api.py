@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -100,6 +102,46 @@ def test_show(client: TestClient, seeded: Seeded) -> None:
     assert data["messages"][0]["attachments"][0]["filename"] == "schermafbeelding.png"
     assert data["classifications"][0]["model_version"] == "2026.03.01-1"
     assert data["corrections"] == []
+
+
+HOUR = 3600
+
+
+@pytest.mark.parametrize(("number", "clocks"), [
+    # medium, received Mon 09:00, unanswered at Tue 10:30: response (8 h) breached at Mon
+    # 17:00; resolution (16 h) has used 10 h, 6 h left, due Tue 16:30
+    (1002, {"response": ("breached", "2026-03-09T17:00:00+01:00", None, 10 * HOUR, 0),
+            "resolution": ("running", "2026-03-10T16:30:00+01:00", None, 10 * HOUR,
+                           6 * HOUR)}),
+    # answered after 30 minutes, then waiting on the customer: the resolution clock is paused
+    (1006, {"response": ("met", "2026-03-10T13:30:00+01:00", "2026-03-09T14:30:00+01:00",
+                         HOUR // 2, 15 * HOUR // 2),
+            "resolution": ("paused", None, None, HOUR // 2, 31 * HOUR // 2)}),
+    # resolved Mon 15:00, well before its deadline
+    (1004, {"response": ("met", None, "2026-03-06T11:00:00+01:00", None, None),
+            "resolution": ("met", "2026-03-13T10:00:00+01:00", "2026-03-09T15:00:00+01:00",
+                           None, None)}),
+    # a change request and an "other" mail have no SLA clock
+    (1003, None),
+    (1005, None),
+])
+def test_show_has_both_sla_clocks_now(client: TestClient, seeded: Seeded, number: int,
+                                      clocks: dict[str, tuple[Any, ...]] | None) -> None:
+    data = client.get(f"/api/tickets/{number}", headers=bearer(seeded.token)).json()
+    if clocks is None:
+        assert data["clocks"] is None
+        return
+    assert data["clocks"]["at"] == "2026-03-10T10:30:00+01:00"
+    for kind, (state, due, stopped, elapsed, remaining) in clocks.items():
+        clock = data["clocks"][kind]
+        assert clock["state"] == state, kind
+        assert clock["stopped_at"] == stopped, kind
+        if due is not None:
+            assert clock["due"] == due, kind
+        if elapsed is not None:
+            assert (clock["elapsed_seconds"], clock["remaining_seconds"]) == (
+                elapsed, remaining), kind
+        assert clock["target_seconds"] > 0 and clock["flagged"] is False
 
 
 def test_show_unknown(client: TestClient, seeded: Seeded) -> None:

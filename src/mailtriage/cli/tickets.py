@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from rich.table import Table
 from sqlalchemy import select
@@ -64,12 +66,17 @@ def tickets_list(app: AppContext, as_json: bool, status: str | None, type_: str 
 @click.pass_obj
 def tickets_show(app: AppContext, number: int, as_json: bool) -> None:
     """One ticket with its messages, classification history and corrections."""
+    from mailtriage.services.clocks import clocks_for
+    from mailtriage.services.commitments import CommitmentCalculator
+
     zone = app.config.calendar.zone
+    now = app.now()
     with app.db().session() as s:
         t = s.scalar(select(Ticket).where(Ticket.number == number))
         if t is None:
             raise NotFoundError(f"There is no ticket #{number}.")
-        data = ticket_detail(s, t, zone)
+        clocks = clocks_for(s, t, CommitmentCalculator(app.config), now)
+        data = ticket_detail(s, t, zone, clocks=clocks, now=now)
     if as_json:
         print_json(data)
         return
@@ -85,6 +92,9 @@ def tickets_show(app: AppContext, number: int, as_json: bool) -> None:
     out.print(f"Received: {short_time(data['received_at'])}  Response due: "
               f"{short_time(data['response_due'])}  Resolution due: "
               f"{short_time(data['resolution_due'])}")
+    if data["clocks"]:
+        out.print("Clocks: " + "  ".join(
+            f"{kind} {_clock_words(data['clocks'][kind])}" for kind in ("response", "resolution")))
     for m in data["messages"]:
         reason = f": {m['reason']}" if m["reason"] else ""
         out.print(f"\n[bold]{m['direction']}[/bold] {short_time(m['received_at'])} "
@@ -151,3 +161,12 @@ def tickets_reply(app: AppContext, number: int, text: str | None, then_status: s
 
 
 COMMANDS = [tickets_group]
+
+
+def _clock_words(clock: dict[str, Any]) -> str:
+    """``running, 1:30 left`` / ``met`` / ``breached`` in office time, for the plain output."""
+    state = str(clock["state"]).replace("_", " ")
+    if clock["stopped_at"] is None and clock["state"] in ("running", "at_risk", "paused"):
+        minutes = clock["remaining_seconds"] // 60
+        return f"{state}, {minutes // 60}:{minutes % 60:02d} left"
+    return state

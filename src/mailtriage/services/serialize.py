@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailtriage.sla.clocks import ClockState, TicketClocks
 from mailtriage.store.models import (
     Attachment,
     Classification,
@@ -54,9 +55,37 @@ def ticket_summary(t: Ticket, zone: tzinfo) -> dict[str, Any]:
     }
 
 
-def ticket_detail(session: Session, t: Ticket, zone: tzinfo) -> dict[str, Any]:
-    """The fields of ``tickets show --json``: the summary plus messages and history."""
+def _clock_json(state: ClockState, zone: tzinfo) -> dict[str, Any]:
+    return {
+        "state": state.status,
+        "started_at": iso(state.started_at, zone),
+        "due": iso(state.due, zone),
+        "stopped_at": iso(state.stopped_at, zone),
+        "target_seconds": int(state.target.total_seconds()),
+        "elapsed_seconds": int(state.elapsed.total_seconds()),
+        "remaining_seconds": int(state.remaining.total_seconds()),
+        "flagged": state.flagged,
+    }
+
+
+def clocks_json(clocks: TicketClocks | None, now: datetime, zone: tzinfo) -> dict[str, Any] | None:
+    """Both SLA clocks at ``now`` (None for a ticket without a clock).
+
+    ``state`` is running, paused, at_risk, met or breached; the seconds are office time.
+    """
+    if clocks is None:
+        return None
+    return {"at": iso(now, zone), "priority": clocks.priority, "flagged": clocks.flagged,
+            "response": _clock_json(clocks.response, zone),
+            "resolution": _clock_json(clocks.resolution, zone)}
+
+
+def ticket_detail(session: Session, t: Ticket, zone: tzinfo, *, clocks: TicketClocks | None,
+                  now: datetime) -> dict[str, Any]:
+    """The fields of ``tickets show --json``: the summary, the SLA clocks at ``now``, messages
+    and history."""
     data = ticket_summary(t, zone)
+    data["clocks"] = clocks_json(clocks, now, zone)
     messages = session.scalars(
         select(Message).where(Message.ticket_id == t.id).order_by(Message.received_at, Message.id)
     ).all()

@@ -104,14 +104,15 @@ def list_tickets(
 @router.get("/tickets/{number}", summary="Show one ticket",
             responses={404: {"description": "No such ticket."}})
 def show_ticket(request: Request, number: int) -> Any:
-    """The ticket with the fields of `mailtriage tickets show --json`: messages, classification
-    history, corrections, events and replies."""
-    config, db, _ = _state(request)
+    """The ticket with the fields of `mailtriage tickets show --json`: the SLA clocks now,
+    messages, classification history, corrections, events and replies."""
+    config, db, now = _state(request)
     with db.session() as s:
         t = s.scalar(select(Ticket).where(Ticket.number == number))
         if t is None:
             return _problem(404, "not_found", f"There is no ticket #{number}.")
-        return ticket_detail(s, t, config.calendar.zone)
+        clocks = request.app.state.clocks.clocks(s, t, now)
+        return ticket_detail(s, t, config.calendar.zone, clocks=clocks, now=now)
 
 
 @router.post("/tickets/{number}/corrections", summary="Correct a ticket",

@@ -87,8 +87,11 @@ class TicketClockReader:
         self.calculator = CommitmentCalculator(config)
         self._lock = threading.Lock()
 
+    def clocks(self, session: Session, ticket: Ticket, now: datetime) -> TicketClocks | None:
+        """The engine's clocks of ``ticket`` at ``now`` (None without a clock)."""
+        with self._lock:
+            return clocks_for(session, ticket, self.calculator, now)
+
     def read(self, session: Session, ticket: Ticket, now: datetime) -> tuple[ClockView,
                                                                              ClockView]:
-        with self._lock:
-            clocks = clocks_for(session, ticket, self.calculator, now)
-        return views(clocks, now)
+        return views(self.clocks(session, ticket, now), now)
