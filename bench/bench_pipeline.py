@@ -8,7 +8,9 @@ KB to over 1 MB; threads whose replies reference earlier mails; out-of-office re
   1. ``mbsync`` with a generated .mbsyncrc (default settings) pulling INBOX into a fresh Maildir;
   2. ``python -m mailtriage --config X run --quiet`` on a fresh database (schema made beforehand
      with ``mailtriage init``), file transport for replies, processed mail flagged;
-  3. the same command again with nothing new,
+  3. the same command again with nothing new;
+  4. with staff alerts configured (``notify.staff_alert_address``): the first alert pass over
+     every open incident, and, after the run that records its alerts, a run with nothing new,
 
 sampling the resident memory of each command's whole process tree (sum of RSS over the tree at
 every sample, every 20 ms) and printing a table, the ratio (mbsync seconds / mailtriage seconds:
@@ -594,6 +596,20 @@ def main() -> None:
             raise SystemExit(f"idle run failed: {idle.stderr[-2000:]}")
         if count_rows(url)["messages"] != rows["messages"]:
             raise SystemExit("the idle run stored mail again")
+        # The same mailbox with staff alerts configured: the first run's alert pass reads the
+        # clocks of every open incident; the one after it records its alerts' events, so it
+        # passes once more; from then on a run with nothing new rests on the alert watch.
+        alerts_config = config.with_name("mailtriage-alerts.toml")
+        alerts_config.write_text(config.read_text().replace(
+            "[notify]\n", '[notify]\nstaff_alert_address = "staff@webbureau.example"\n', 1))
+        alerts_pass = mailtriage(alerts_config, "run", "--quiet", *extra)
+        mailtriage(alerts_config, "run", "--quiet", *extra)
+        alerts_idle = mailtriage(alerts_config, "run", "--quiet", *extra)
+        alerts_heavy = heavy_imports(mailtriage(alerts_config, "run", "--quiet", *extra,
+                                                python_flags=("-X", "importtime")).stderr)
+        if alerts_pass.returncode not in (0, 1) or alerts_idle.returncode not in (0, 1):
+            raise SystemExit(f"run with alerts failed: {alerts_pass.stderr[-2000:]}"
+                             f"{alerts_idle.stderr[-2000:]}")
     finally:
         server.stop()
         shutil.rmtree(server.base, ignore_errors=True)
@@ -613,8 +629,13 @@ def main() -> None:
           f"{first.peak_mb:9.0f} {first.peak_processes:6d}")
     print(f"{'mailtriage run (nothing new)':28} {idle.seconds:9.2f} {'':>9} "
           f"{idle.peak_mb:9.0f} {idle.peak_processes:6d}")
+    print(f"{'first alert pass':28} {alerts_pass.seconds:9.2f} {'':>9} "
+          f"{alerts_pass.peak_mb:9.0f} {alerts_pass.peak_processes:6d}")
+    print(f"{'nothing new, alerts on':28} {alerts_idle.seconds:9.2f} {'':>9} "
+          f"{alerts_idle.peak_mb:9.0f} {alerts_idle.peak_processes:6d}")
     print(f"ratio mbsync/mailtriage: {ratio:.2f} (>= 1.0: triage keeps pace with the download)")
-    print(f"heavy modules imported by the idle run: {', '.join(heavy) or 'none'}")
+    print(f"heavy modules imported by the idle run: {', '.join(heavy) or 'none'}; with "
+          f"alerts on: {', '.join(alerts_heavy) or 'none'}")
     if args.keep:
         print(f"work directory kept: {work}")
     print(json.dumps({
@@ -625,7 +646,9 @@ def main() -> None:
         "run_process_peaks_mb": first.process_peaks_mb,
         "run_processes": first.peak_processes, "ratio": round(ratio, 3),
         "idle_s": round(idle.seconds, 3), "idle_peak_mb": round(idle.peak_mb, 1),
-        "idle_heavy_imports": heavy, "rows": rows, "exit": first.returncode,
+        "idle_heavy_imports": heavy, "alerts_pass_s": round(alerts_pass.seconds, 3),
+        "alerts_idle_s": round(alerts_idle.seconds, 3),
+        "alerts_idle_heavy_imports": alerts_heavy, "rows": rows, "exit": first.returncode,
     }))
 
 

@@ -9,7 +9,7 @@ comments.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -19,13 +19,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy import text as sa_text
 
 from mailtriage.config import Config, DatabaseConfig, NotifyConfig
+from mailtriage.services.alert_watch import AlertWatch
 from mailtriage.services.alerts import due_alerts, queue_alerts
 from mailtriage.services.commitments import CommitmentCalculator
 from mailtriage.services.corrections import apply_correction
 from mailtriage.store.database import Database
-from mailtriage.store.models import OutboxItem, Ticket, TicketEvent
+from mailtriage.store.models import OutboxItem, Setting, Ticket, TicketEvent
+from mailtriage.store.probe import ALERT_WATCH_KEY, FACTS, facts_fingerprint
 
 AMS = ZoneInfo("Europe/Amsterdam")
 STAFF = "dienst@example.test"
@@ -334,3 +337,104 @@ def test_due_alerts_is_read_only(config: Config, db: Database) -> None:
         second = [a.item.kind for a in due_alerts(s, calc, at(11, 10, 5))]
     assert first == second == ["new_high"]
     assert alert_rows(db) == [] and alert_events(db) == []
+
+
+# -- the watch a pass leaves for the runs after it ---------------------------------------------
+
+
+def watch_of(db: Database) -> AlertWatch:
+    with db.session() as s:
+        row = s.get(Setting, ALERT_WATCH_KEY)
+        assert row is not None
+        watch = AlertWatch.from_json(row.value)
+    assert watch is not None
+    return watch
+
+
+def facts_now(db: Database) -> list[int]:
+    with db.session() as s:
+        return facts_fingerprint(s.execute(sa_text(FACTS)).one())
+
+
+@pytest.mark.parametrize(("tickets", "now", "until", "skipped"), [
+    # nothing open: the office closing at 17:00 (or opening at 08:30) is the next change
+    ((), at(11, 10, 0), at(11, 17, 0), "nothing to report"),
+    ((), at(11, 18, 0), at(12, 8, 30), "outside office hours"),
+    # medium from 10:00: response at risk at 6 of 8 h (16:00), resolution at 12 of 16 h
+    # (Wed 13:30): the earliest is 16:00
+    (((at(11, 10, 0), "medium"),), at(11, 10, 5), at(11, 16, 0), "nothing to report"),
+    # high from 10:00, alerted as new: response at risk at 1.5 of 2 h (11:30)
+    (((at(11, 10, 0), "high"),), at(11, 10, 5), at(11, 11, 30), "nothing to report"),
+    # at risk since 11:30: breached just after 12:00
+    (((at(11, 10, 0), "high"),), at(11, 11, 45), at(11, 12, 0), "nothing to report"),
+    # closed: however close a deadline, the next pass that can alert is at the opening
+    (((at(11, 16, 0), "high"),), at(11, 20, 0), at(12, 8, 30), "outside office hours"),
+])
+def test_a_pass_leaves_the_instant_of_the_next_possible_alert(
+        config: Config, db: Database, tickets: tuple[tuple[datetime, str], ...],
+        now: datetime, until: datetime, skipped: str) -> None:
+    for received, priority in tickets:
+        add_ticket(db, received=received, priority=priority)
+    before = facts_now(db)
+    run(config, db, now)
+    watch = watch_of(db)
+    assert (watch.until, watch.skipped) == (until, skipped)
+    assert list(watch.facts) == before  # read before the pass recorded its own alerts
+    assert watch.holds(config, before, until - timedelta(microseconds=1))
+
+
+def _two_days(config: Config, db: Database, *, use_watch: bool) -> tuple[int, int]:
+    """Runs every five minutes from Tue 08:00 to Thu 08:00; with ``use_watch`` a run passes
+    only when the watch does not hold, and checks that a pass then would have found nothing.
+    Returns (passes, runs)."""
+    add_ticket(db, received=at(11, 9, 0), priority="high")
+    add_ticket(db, received=at(11, 9, 40), priority="medium")
+    add_ticket(db, received=at(11, 11, 0), priority="low")
+    add_ticket(db, received=at(11, 9, 0), priority="high", first_response_at=at(11, 9, 20),
+               status="waiting",
+               events=(("status_changed", at(11, 9, 20), {"from": "open", "to": "waiting"}),))
+    calc = CommitmentCalculator(config)
+    now, passes, runs = at(11, 8, 0), 0, 0
+    while now < at(13, 8, 0):
+        runs += 1
+        watch = watch_of(db) if passes else None
+        if use_watch and watch is not None and watch.holds(config, facts_now(db), now):
+            if calc.calendar.is_open(now):
+                with db.session() as s:
+                    assert due_alerts(s, calc, now) == [], now
+            assert watch.skipped == ("nothing to report" if calc.calendar.is_open(now)
+                                     else "outside office hours"), now
+        else:
+            passes += 1
+            run(config, db, now)
+        if now == at(12, 12, 0):  # a staff correction is a new fact: the next run passes
+            apply_correction(config, db, 1003, actor="anna", priority="high", now=now)
+        now += timedelta(minutes=5)
+    return passes, runs
+
+
+def alerts_with_times(db: Database) -> list[tuple[int, str, str, datetime]]:
+    with db.session() as s:
+        rows = s.execute(select(Ticket.number, TicketEvent.data, TicketEvent.at).join(
+            Ticket, Ticket.id == TicketEvent.ticket_id).where(TicketEvent.kind == "alert")
+            .order_by(TicketEvent.at, Ticket.number)).all()
+    return [(n, d["alert"], d["due"], when) for n, d, when in rows]
+
+
+def test_with_the_watch_the_same_alerts_go_out_at_the_same_runs(
+        config: Config, db: Database, tmp_path: Path) -> None:
+    """The watch never hides or delays an alert, and spares most passes."""
+    passes, runs = _two_days(config, db, use_watch=True)
+    reference = Database(f"sqlite:///{tmp_path / 'every-run.db'}")
+    reference.migrate()
+    try:
+        every = replace(config, database=DatabaseConfig(reference.url))
+        assert _two_days(every, reference, use_watch=False) == (runs, runs)
+        expected = alerts_with_times(reference)
+    finally:
+        reference.dispose()
+    # new high, both clocks at risk and breached (1001, and 1003 once corrected to high),
+    # and of the medium 1002 all but its resolution breach (Thursday morning)
+    assert len(expected) == 13
+    assert alerts_with_times(db) == expected
+    assert passes < runs / 10, (passes, runs)

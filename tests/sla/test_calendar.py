@@ -178,6 +178,27 @@ def test_next_opening(at_: datetime, expected: datetime) -> None:
     assert DEFAULT.next_opening(at_) == expected
 
 
+@pytest.mark.parametrize(
+    ("at_", "expected"),
+    [
+        # open: the end of the interval holding it (a second before closing, too)
+        (at(2025, 3, 11, 10), at(2025, 3, 11, 17)),
+        (at(2025, 3, 11, 16, 59, 59), at(2025, 3, 11, 17)),
+        # closed (closing time itself, the night, a weekend, 24 December from 15:00): the
+        # next opening
+        (at(2025, 3, 11, 17), at(2025, 3, 12, 8, 30)),
+        (at(2025, 3, 11, 3), at(2025, 3, 11, 8, 30)),
+        (at(2025, 3, 15, 12), at(2025, 3, 17, 8, 30)),
+        (at(2025, 12, 24, 14), at(2025, 12, 24, 15)),
+        (at(2025, 12, 24, 15), at(2025, 12, 29, 8, 30)),
+    ],
+)
+def test_next_change_of_open_or_closed(at_: datetime, expected: datetime) -> None:
+    assert DEFAULT.next_change(at_) == expected
+    assert DEFAULT.is_open(at_) is (expected.date() == at_.date() and DEFAULT.is_open(
+        expected - timedelta(microseconds=1)))
+
+
 def test_accepts_other_zones_and_answers_in_its_own() -> None:
     start = datetime(2025, 3, 11, 9, 0, tzinfo=UTC)  # 10:00 in Amsterdam
     due = DEFAULT.deadline(start, 2 * H)

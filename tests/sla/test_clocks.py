@@ -10,7 +10,13 @@ import pytest
 from mailtriage.config import CalendarConfig, SlaConfig
 from mailtriage.errors import UsageError
 from mailtriage.sla.calendar import BusinessCalendar
-from mailtriage.sla.clocks import Pause, PriorityChange, TicketFacts, ticket_clocks
+from mailtriage.sla.clocks import (
+    Pause,
+    PriorityChange,
+    TicketFacts,
+    next_status_change,
+    ticket_clocks,
+)
 
 Z = ZoneInfo("Europe/Amsterdam")
 SLA = SlaConfig()
@@ -83,6 +89,46 @@ def test_clock_states(label: str, facts: TicketFacts, now: datetime,
     assert got_response == response, label
     assert got_resolution == resolution, label
     assert clocks.flagged is False
+
+
+@pytest.mark.parametrize(
+    ("label", "facts", "now", "response", "resolution"),
+    [
+        # high from Tue 10:00: response 2 h (at risk at 1.5 h: 11:30), resolution 4 h (13:00)
+        ("both running", TicketFacts(TUE, "high"), at(2025, 3, 11, 10, 30),
+         at(2025, 3, 11, 11, 30), at(2025, 3, 11, 13)),
+        # at risk: the next change is the breach, just after the due instant
+        ("response at risk", TicketFacts(TUE, "high"), at(2025, 3, 11, 11, 45),
+         at(2025, 3, 11, 12), at(2025, 3, 11, 13)),
+        ("breached and stopped clocks change no more",
+         TicketFacts(TUE, "high", first_response_at=at(2025, 3, 11, 11)), at(2025, 3, 11, 15),
+         None, None),
+        # waiting on the customer: only a new fact ends the pause
+        ("paused", TicketFacts(TUE, "high", pauses=(Pause(at(2025, 3, 11, 10, 30)),)),
+         at(2025, 3, 11, 10, 45), at(2025, 3, 11, 11, 30), None),
+        # medium from Tue 16:00: response 8 h at risk at 6 h: 1 h Tue, 5 h Wed from 08:30;
+        # resolution 16 h at risk at 12 h: 1 h Tue, 8.5 h Wed, 2.5 h Thu from 08:30
+        ("over the night", TicketFacts(at(2025, 3, 11, 16), "medium"), at(2025, 3, 11, 16, 30),
+         at(2025, 3, 12, 13, 30), at(2025, 3, 13, 11)),
+    ],
+)
+def test_next_status_change(label: str, facts: TicketFacts, now: datetime,
+                            response: datetime | None, resolution: datetime | None) -> None:
+    clocks = ticket_clocks(facts, now, CAL, SLA)
+    got = tuple(next_status_change(c, now, CAL, SLA) for c in (clocks.response,
+                                                               clocks.resolution))
+    assert got == (response, resolution), label
+    # At that instant the status is the next one; a microsecond before, still the old one.
+    for kind, change in zip(("response", "resolution"), got, strict=True):
+        if change is None:
+            continue
+        before = getattr(ticket_clocks(facts, now, CAL, SLA), kind).status
+        just_before = getattr(ticket_clocks(facts, change - timedelta(microseconds=1), CAL,
+                                            SLA), kind).status
+        after_instant = change if before == "running" else change + timedelta(microseconds=1)
+        after = getattr(ticket_clocks(facts, after_instant, CAL, SLA), kind).status
+        assert just_before == before, (label, kind)
+        assert after == ("at_risk" if before == "running" else "breached"), (label, kind)
 
 
 def test_remaining_and_target() -> None:

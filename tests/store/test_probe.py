@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from mailtriage.store.database import Database
-from mailtriage.store.models import Cursor, OutboxItem
-from mailtriage.store.probe import CursorRow, read_state
+from mailtriage.store.models import Cursor, OutboxItem, Setting, Ticket, TicketEvent
+from mailtriage.store.probe import ALERT_WATCH_KEY, CursorRow, read_state
 from mailtriage.store.revision import HEAD_REVISION
 
 NOW = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -41,6 +42,33 @@ def test_state_of_a_migrated_database(db_url: str) -> None:
         assert state.cursors == {("helpdesk", "INBOX"): CursorRow(7, 42, 40),
                                  ("helpdesk", "Sent"): CursorRow(9, 3, 0)}
         assert state.busy_outbox == 3
+    finally:
+        db.dispose()
+
+
+def test_the_alert_watch_and_the_facts_it_is_compared_with(db_url: str) -> None:
+    db = Database(db_url)
+    db.migrate()
+    try:
+        plain = read_state(db_url)
+        assert plain is not None and (plain.alert_watch, plain.facts) == (None, None)
+        empty = read_state(db_url, alerts=True)
+        assert empty is not None and (empty.alert_watch, empty.facts) == (None, [0] * 6)
+        watch = {"until": "2026-03-03T16:00:00+00:00", "skipped": "nothing to report",
+                 "config": "c0ffee", "facts": [1, 1, 0, 0, 0, 0]}
+        with db.session() as s:
+            ticket = Ticket(number=1001, subject="x", received_at=NOW)
+            s.add(ticket)
+            s.flush()
+            s.add_all([TicketEvent(ticket_id=ticket.id, kind="alert", at=NOW, data={}),
+                       TicketEvent(ticket_id=ticket.id, kind="response", at=NOW, data={}),
+                       Setting(key=ALERT_WATCH_KEY, value=watch)])
+        state = read_state(db_url, alerts=True)
+        assert state is not None and state.alert_watch == watch
+        with db.session() as s:  # the ORM's view of the same counts and highest ids
+            tickets, events = s.scalar(select(func.max(Ticket.id))), s.scalar(
+                select(func.max(TicketEvent.id)))
+        assert state.facts == [1, tickets, 2, events, 0, 0]
     finally:
         db.dispose()
 

@@ -25,7 +25,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from mailtriage.config import Config
@@ -33,11 +33,14 @@ from mailtriage.ingest.message import Address
 from mailtriage.notify.compose import OutgoingMail, compose_message, new_message_id
 from mailtriage.notify.context import AlertContext, AlertItem, AlertKind
 from mailtriage.notify.render import render_alert
+from mailtriage.services.alert_watch import AlertWatch, config_fingerprint
 from mailtriage.services.clocks import clocks_for
 from mailtriage.services.commitments import CommitmentCalculator
-from mailtriage.sla.clocks import ClockState
+from mailtriage.services.report import AlertReport
+from mailtriage.sla.clocks import ClockState, next_status_change
 from mailtriage.store.database import Database
-from mailtriage.store.models import OutboxItem, Ticket, TicketEvent
+from mailtriage.store.models import OutboxItem, Setting, Ticket, TicketEvent
+from mailtriage.store.probe import ALERT_WATCH_KEY, FACTS, facts_fingerprint
 
 log = logging.getLogger("mailtriage.alerts")
 
@@ -57,15 +60,6 @@ class DueAlert:
     def key(self) -> tuple[str, str]:
         """A new ticket is one event; a deadline event is (kind, deadline)."""
         return alert_key(self.item.kind, None if self.item.kind == "new_high" else self.item.due)
-
-
-@dataclass(frozen=True)
-class AlertReport:
-    """What one alert pass did: ``items`` events queued in one mail, or why nothing was."""
-
-    items: int = 0
-    outbox_id: int | None = None
-    skipped: str = ""
 
 
 def alert_key(kind: str, due: datetime | None) -> tuple[str, str]:
@@ -104,17 +98,26 @@ def _item(ticket: Ticket, kind: AlertKind, priority: str | None,
                      due=due, requester=ticket.requester or "")
 
 
-def due_alerts(session: Session, calc: CommitmentCalculator, now: datetime) -> list[DueAlert]:
-    """Every event that is due at ``now`` and was not alerted before, in ticket order."""
+def due_alerts(session: Session, calc: CommitmentCalculator, now: datetime, *,
+               changes: list[datetime] | None = None) -> list[DueAlert]:
+    """Every event that is due at ``now`` and was not alerted before, in ticket order.
+
+    ``changes``, when given, receives the instant each running clock changes status next
+    (``sla.clocks.next_status_change``): the alert watch is the earliest of them.
+    """
     tickets = session.scalars(select(Ticket).where(
         Ticket.type == "incident", Ticket.priority.is_not(None),
-        Ticket.status.not_in(CLOSED_STATUSES), Ticket.received_at <= now)
+        Ticket.status.not_in(CLOSED_STATUSES))
         .order_by(Ticket.number)).all()
     if not tickets:
         return []
     sent = _sent_keys(session, [t.id for t in tickets])
     due: list[DueAlert] = []
     for ticket in tickets:
+        if ticket.received_at > now:  # received "after now" (a clock ahead): due from then
+            if changes is not None:
+                changes.append(ticket.received_at)
+            continue
         found: list[DueAlert] = []
         clocks = clocks_for(session, ticket, calc, now)
         priority = clocks.priority if clocks is not None else ticket.priority
@@ -126,6 +129,10 @@ def due_alerts(session: Session, calc: CommitmentCalculator, now: datetime) -> l
                 kind = _clock_kind(clock)
                 if kind is not None:
                     found.append(DueAlert(ticket.id, _item(ticket, kind, priority, clock.due)))
+                if changes is not None:
+                    change = next_status_change(clock, now, calc.calendar, calc.config.sla)
+                    if change is not None:
+                        changes.append(change)
         done = sent.get(ticket.id, set())
         due.extend(alert for alert in found if alert.key not in done)
     return due
@@ -146,17 +153,38 @@ def queue_alerts(config: Config, db: Database, now: datetime, *,
         return AlertReport(skipped="no staff alert address configured "
                                    "(notify.staff_alert_address)")
     calc = calc or CommitmentCalculator(config)
-    if not calc.calendar.is_open(now):
-        return AlertReport(skipped="outside office hours")
     with db.session() as session:
-        alerts = due_alerts(session, calc, now)
-        if not alerts:
-            return AlertReport(skipped="nothing to report")
-        item = build_alert(session, config, alerts, now, address)
-        session.flush()
-        _record(session, alerts, now, item.id)
-        log.info("staff alert with %d item(s) queued for %s", len(alerts), item.recipient)
-        return AlertReport(items=len(alerts), outbox_id=item.id)
+        # Read before the clocks: a fact committed meanwhile changes the counts, so the watch
+        # never hides it.
+        facts = facts_fingerprint(session.execute(text(FACTS)).one())
+        changes = [calc.calendar.next_change(now)]  # alerts wait for the office to open
+        if not calc.calendar.is_open(now):
+            report = AlertReport(skipped="outside office hours")
+        else:
+            alerts = due_alerts(session, calc, now, changes=changes)
+            if alerts:
+                item = build_alert(session, config, alerts, now, address)
+                session.flush()
+                _record(session, alerts, now, item.id)
+                log.info("staff alert with %d item(s) queued for %s", len(alerts),
+                         item.recipient)
+                report = AlertReport(items=len(alerts), outbox_id=item.id)
+            else:
+                report = AlertReport(skipped="nothing to report")
+        # What a pass before the watch's instant would say: nothing new to report (or still
+        # closed). The events this pass recorded change the facts: the next run passes again.
+        watch = AlertWatch(until=min(changes), config=config_fingerprint(config),
+                           skipped=report.skipped or "nothing to report", facts=tuple(facts))
+        _save_watch(session, watch)
+        return report
+
+
+def _save_watch(session: Session, watch: AlertWatch) -> None:
+    row = session.get(Setting, ALERT_WATCH_KEY)
+    if row is None:
+        session.add(Setting(key=ALERT_WATCH_KEY, value=watch.as_json()))
+    else:
+        row.value = watch.as_json()
 
 
 def build_alert(session: Session, config: Config, alerts: list[DueAlert], now: datetime,

@@ -4,39 +4,50 @@ Most cron runs find nothing. This check answers that without the database layer 
 ``probe`` reads the cursors with the driver alone) and without parsing or classification: under
 the host lock it asks each IMAP folder for UIDs above the stored cursor. Only when every folder
 is known, unchanged and empty of new mail, nothing stored waits to be flagged or moved, no
-outgoing mail is due or interrupted and no staff alerts are configured (they depend on the
-clock, not on new mail), it returns the report the full run would have given. Anything else,
-or any doubt, returns None, and the full run takes over.
+outgoing mail is due or interrupted and, with staff alerts configured, the watch the last alert
+pass left still holds (``services.alert_watch``: no clock can have turned at risk or late, the
+office has not opened or closed, no ticket fact changed since), it returns the report the full
+run would have given. Anything else, or any doubt, returns None, and the full run takes over.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from mailtriage.config import Config
 from mailtriage.errors import MailboxError
 from mailtriage.ingest.sources.base import open_source
 from mailtriage.lock import RunLock
-from mailtriage.services.report import MailboxReport, RunReport
+from mailtriage.services.alert_watch import AlertWatch
+from mailtriage.services.report import AlertReport, MailboxReport, RunReport
 from mailtriage.store.probe import read_state
 from mailtriage.store.revision import HEAD_REVISION
 
 log = logging.getLogger("mailtriage.pipeline")
 
 
-def idle_report(config: Config, *, dry_run: bool = False) -> RunReport | None:
+def idle_report(config: Config, *, dry_run: bool = False,
+                now: datetime | None = None) -> RunReport | None:
     """The report of a run with nothing to do, or None when the full run must decide."""
-    if config.notify.staff_alert_address or not config.mailboxes:
+    if not config.mailboxes:
         return None
     if any(m.kind != "imap" for m in config.mailboxes):
         return None  # local sources have no cursor to compare; the full run asks the store
     from mailtriage.ingest.sources.imap import ImapSource
 
+    alerts = bool(config.notify.staff_alert_address)
     with RunLock(config.run.lock_file):
-        state = read_state(config.database.url)
+        state = read_state(config.database.url, alerts=alerts)
         if state is None or state.revision != HEAD_REVISION or state.busy_outbox:
             return None
         report = RunReport(dry_run=dry_run)
+        if alerts:
+            watch = AlertWatch.from_json(state.alert_watch)
+            if watch is None or not watch.holds(config, state.facts, now or datetime.now(UTC)):
+                return None  # an alert may be due: the full run's alert pass decides
+            if not dry_run:  # a dry run never runs the alert pass
+                report.alerts = AlertReport(skipped=watch.skipped)
         for cfg in config.mailboxes:
             folders = [cfg.folder] + ([cfg.sent_folder] if cfg.sent_folder else [])
             for folder in folders:

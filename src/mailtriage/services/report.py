@@ -10,9 +10,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mailtriage.services.alerts import AlertReport
     from mailtriage.services.delivery import DeliveryReport
     from mailtriage.services.intake import Outcome
+
+
+@dataclass(frozen=True)
+class AlertReport:
+    """What one alert pass did: ``items`` events queued in one mail, or why nothing was."""
+
+    items: int = 0
+    outbox_id: int | None = None
+    skipped: str = ""
 
 
 @dataclass

@@ -414,6 +414,14 @@ class BusinessCalendar:
             timeline = self._extend(timeline)
         raise ConfigError("The calendar has no office time ahead.", "calendar")
 
+    def closing_us(self, at_us: int) -> int | None:
+        """The end of the office interval holding ``at_us``; None when the office is closed."""
+        timeline = self._covering(at_us)
+        i = bisect_right(timeline.starts, at_us) - 1
+        if i >= 0 and at_us < timeline.ends[i]:
+            return timeline.ends[i]
+        return None
+
     # -----------------------------------------------------------------------------------------
     # Public arithmetic on aware datetimes
 
@@ -431,6 +439,12 @@ class BusinessCalendar:
     def next_opening(self, at: datetime) -> datetime:
         """``at`` when the office is open then, otherwise the next moment it opens."""
         return self.from_us(self.next_opening_us(to_us(at)))
+
+    def next_change(self, at: datetime) -> datetime:
+        """When the office next opens (closed at ``at``) or closes (open at ``at``)."""
+        us = to_us(at)
+        closing = self.closing_us(us)
+        return self.from_us(self.next_opening_us(us) if closing is None else closing)
 
     def is_open(self, at: datetime) -> bool:
         """Whether ``at`` lies inside an office interval (opening included, closing excluded)."""

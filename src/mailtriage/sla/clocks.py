@@ -22,6 +22,7 @@ decisions 6 and 7, and the points it leaves open):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -199,6 +200,22 @@ def _clock(kind: ClockKind, facts: TicketFacts, now: datetime, cal: BusinessCale
         stopped_at=stop_at,
         flagged=flagged,
     )
+
+
+def next_status_change(state: ClockState, now: datetime, calendar: BusinessCalendar,
+                       sla: SlaConfig) -> datetime | None:
+    """When ``state``'s status changes next if no new fact arrives: a running clock turns at
+    risk, an at-risk clock is breached just after its due instant. None for a clock that is
+    stopped, paused (only a new fact ends a pause) or already breached."""
+    if state.stopped_at is not None or state.status in ("paused", "breached"):
+        return None
+    if state.status == "running":
+        target_us = state.target // timedelta(microseconds=1)
+        elapsed_us = state.elapsed // timedelta(microseconds=1)
+        to_risk = math.ceil(sla.at_risk_fraction * target_us) - elapsed_us
+        if to_risk > 0:
+            return calendar.from_us(calendar.deadline_us(to_us(now), to_risk))
+    return state.due
 
 
 def ticket_clocks(facts: TicketFacts, now: datetime, calendar: BusinessCalendar,
