@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ from mailtriage.notify.context import (
     UpdateContext,
     standard_change_terms,
 )
-from mailtriage.notify.render import render_ack, render_alert, render_update
+from mailtriage.notify.render import MAX_LISTED_ALERTS, render_ack, render_alert, render_update
 
 AMS = ZoneInfo("Europe/Amsterdam")
 # Spec worked example: received Fri 14 Mar 2025 16:30, high -> Mon 17 Mar 10:00 / 12:00.
@@ -263,6 +263,32 @@ def test_batched_alert_lists_missed_deadlines_first() -> None:
     assert [ln.split()[1] for ln in lines] == ["#2", "#4", "#3"]
     assert "Response deadline missed" in lines[0]
     assert "Deadline: by Monday 17 March at 09:00" in mail.text
+
+
+@pytest.mark.parametrize(("language", "count", "more_words"), [
+    ("nl", MAX_LISTED_ALERTS, None),
+    ("nl", MAX_LISTED_ALERTS + 1, "… en nog 1 andere."),
+    ("en", 4200, "… and 4100 more."),
+])
+def test_a_long_alert_lists_the_most_urgent_and_counts_the_rest(
+        language: str, count: int, more_words: str | None) -> None:
+    # a first run over an old mailbox: thousands of old tickets past their deadlines
+    items = tuple(AlertItem("response_at_risk" if n % 2 else "resolution_breached", n,
+                            f"Oud ticket {n}", priority="low",
+                            due=datetime(2025, 3, 17, 9, 0, tzinfo=AMS) + timedelta(minutes=n))
+                  for n in range(1, count + 1))
+    mail = render_alert(AlertContext(language, "CARE", RECEIVED, items))  # type: ignore[arg-type]
+    assert f": {count} " in mail.subject  # the subject counts every event
+    assert f"{count} tickets" in mail.text.splitlines()[0]
+    listed = [ln.split()[1] for ln in mail.text.splitlines() if ln.startswith("- #")]
+    assert len(listed) == min(count, MAX_LISTED_ALERTS)
+    assert mail.html.count("<li>") == len(listed)
+    # the most urgent first: the missed resolution deadlines, earliest first
+    assert listed[:3] == ["#2", "#4", "#6"]
+    if more_words is None:
+        assert "…" not in mail.text and "…" not in mail.html
+    else:
+        assert more_words in mail.text and more_words in mail.html
 
 
 # -- escaping, overrides ---------------------------------------------------------------------

@@ -29,6 +29,9 @@ TEXT_WIDTH = 76
 
 _ALERT_ORDER = {"resolution_breached": 0, "response_breached": 1, "new_high": 2,
                 "response_at_risk": 3, "resolution_at_risk": 4}
+MAX_LISTED_ALERTS = 100
+"""An alert mail lists the most urgent this many events and counts the rest: a first run over
+a mailbox full of old mail must not send staff one line per old ticket."""
 _ALERT_BATCH_SUBJECT: dict[Language, str] = {
     "nl": "{name}: {n} tickets vragen aandacht",
     "en": "{name}: {n} tickets need attention",
@@ -138,7 +141,11 @@ def _alert_subject(ctx: AlertContext, items: tuple[AlertItem, ...], words: Wordi
 
 
 def render_alert(ctx: AlertContext, *, template_dir: Path | None = None) -> RenderedMail:
-    """A staff alert: a new high-priority incident, or deadlines at risk or missed (batched)."""
+    """A staff alert: a new high-priority incident, or deadlines at risk or missed (batched).
+
+    Templates get ``items`` (every event, most urgent first), ``listed`` (the first
+    ``MAX_LISTED_ALERTS`` of them, which the bundled templates show) and ``more`` (the rest).
+    """
     words = _words(ctx.language, ctx.timezone,
                    ctx.issued_at.astimezone(ZoneInfo(ctx.timezone)).year)
     items = tuple(sorted(
@@ -146,9 +153,11 @@ def render_alert(ctx: AlertContext, *, template_dir: Path | None = None) -> Rend
                  requester=strip_controls(i.requester)[:200]) for i in ctx.items),
         key=lambda i: (_ALERT_ORDER[i.kind], i.due.timestamp() if i.due else 0.0,
                        i.ticket_number)))
+    listed = items[:MAX_LISTED_ALERTS]
     urls = {i.ticket_number: ctx.ticket_url.format(number=i.ticket_number)
-            for i in items} if ctx.ticket_url else {}
-    variables = {"ctx": ctx, "items": items, "words": words, "urls": urls,
+            for i in listed} if ctx.ticket_url else {}
+    variables = {"ctx": ctx, "items": items, "listed": listed,
+                 "more": len(items) - len(listed), "words": words, "urls": urls,
                  "title": strip_controls(ctx.helpdesk_name),
                  "helpdesk_name": strip_controls(ctx.helpdesk_name)}
     text, html = _render(template_dir, ctx.language, "alert", variables)
