@@ -374,6 +374,9 @@ def test_oversize_mail_is_quarantined_and_replayed_after_raising_the_limit(
     assert [(e["uid"], e["reason"], e["headers_only"], e["size"]) for e in listed] == \
         [(str(big_uid), "oversize", True, len(big))]
     entry = listed[0]["id"]
+    # Only the headers of the big mail were kept: it stays in INBOX for the replay.
+    assert list(imap_mailbox.messages().values()) == [big]
+    assert list(imap_mailbox.messages("Processed").values()) == [small]
 
     raised = setup.rewrite(mailbox=[imap_table(imap_mailbox, max_message_bytes=100_000,
                                                processed_action="move")])
@@ -381,6 +384,10 @@ def test_oversize_mail_is_quarantined_and_replayed_after_raising_the_limit(
 
     assert replayed.code == 0, replayed.err
     assert replayed.json()["outcome"] == "ticket"
+    # Stored: now it is moved like the others.
+    assert replayed.json()["reason"].endswith("; moved to Processed on the server")
+    assert imap_mailbox.messages() == {}
+    assert sorted(imap_mailbox.messages("Processed").values()) == sorted([small, big])
     rows = tickets(capsys, raised)
     assert len(rows) == 2
     assert stored_per_sha(raised) == {sha(small): 1, sha(big): 1}
@@ -389,6 +396,38 @@ def test_oversize_mail_is_quarantined_and_replayed_after_raising_the_limit(
     code, report = run_json(capsys, raised)
     assert (code, report["messages"]) == (0, [])
     assert len(raised.outbox_files()) == 2
+
+
+def test_a_replay_whose_marking_fails_keeps_the_ticket_and_says_where_the_mail_is(
+        imap_mailbox: ImapMailbox, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailtriage.errors import MailboxError
+    from mailtriage.services.replay import replay
+    from mailtriage.store.database import Database
+
+    big = customer_mail(2, body="Zie de bijgevoegde logregels.\n" + "logregel 0123456789\n" * 600)
+    imap_mailbox.append(big, internaldate=ARRIVED)
+    setup = setup_for(tmp_path, imap_mailbox, max_message_bytes=4000, processed_action="move")
+    run_json(capsys, setup)
+    [entry] = cli(capsys, setup, "quarantine", "list", "--json").json()
+    raised = setup.rewrite(mailbox=[imap_table(imap_mailbox, max_message_bytes=100_000,
+                                               processed_action="move")])
+
+    def dropped(self: ImapSource, uids: Any) -> None:
+        raise MailboxError("the connection was closed by the server")
+
+    monkeypatch.setattr(ImapSource, "mark_processed", dropped)
+    db = Database(raised.config.database.url)
+    try:
+        outcome = replay(raised.config, db, entry["id"], ARRIVED + timedelta(hours=1))
+    finally:
+        db.dispose()
+    assert outcome.kind == "ticket"
+    assert outcome.reason.endswith("; not marked on the server (the connection was closed by "
+                                   "the server); it stays in INBOX")
+    assert list(imap_mailbox.messages().values()) == [big]  # still there, and stored once
+    assert stored_per_sha(raised) == {sha(big): 1}
+    assert cli(capsys, raised, "quarantine", "list", "--json").json() == []
 
 
 def test_an_untrusted_certificate_stores_nothing(
