@@ -36,7 +36,14 @@ from mailtriage.services.replies import ReplyComposer
 from mailtriage.sla.clocks import Pause, PriorityChange
 from mailtriage.store.database import Database
 from mailtriage.store.files import FileStore
-from mailtriage.store.models import Classification, OutboxItem, Ticket, TicketEvent
+from mailtriage.store.models import (
+    AwaitedReference,
+    Classification,
+    Message,
+    OutboxItem,
+    Ticket,
+    TicketEvent,
+)
 
 AMS = ZoneInfo("Europe/Amsterdam")
 HELPDESK = "helpdesk@example.test"
@@ -329,3 +336,63 @@ def test_a_first_run_over_old_mail_makes_tickets_but_answers_only_recent_mail(
     # The old mail's ticket is triaged as any other: staff see it with its commitments.
     old = local.ticket(1001)
     assert old.type is not None and old.status == "new"
+
+
+def awaited(local: LocalDesk) -> list[str]:
+    with local.db.session() as s:
+        return sorted(s.scalars(select(AwaitedReference.ref)))
+
+
+@pytest.mark.parametrize("same_run", [False, True])
+def test_a_staff_answer_that_arrives_before_the_customers_mail_becomes_its_response(
+        local: LocalDesk, same_run: bool) -> None:
+    # Jan writes to Anna with the helpdesk in CC; the helpdesk's copy is greylisted until
+    # 09:20, Anna answers at 09:05 with the helpdesk in CC.
+    answer = eml(sender="anna@webbureau.example", subject="Re: Webshop ligt eruit",
+                 message_id="<a1@webbureau.example>", in_reply_to="<w1@klant.example>",
+                 cc=HELPDESK, received=at(2, 9, 5), body="We kijken ernaar.\n")
+    customer = eml(sender="Jan <jan@klant.example>", subject="Webshop ligt eruit",
+                   message_id="<w1@klant.example>", received=at(2, 9, 20))
+    local.deliver(answer)
+    if not same_run:
+        first = local.run(at(2, 9, 10))
+        [(kind, reason)] = [(o.kind, o.reason) for o in first.details]
+        assert kind == "ignored"
+        assert reason.endswith("refers to no ticket; ignored until the mail it answers arrives")
+        assert awaited(local) == ["<w1@klant.example>"]
+    local.deliver(customer)
+    report = local.run(at(2, 9, 30))
+    number = next(o.ticket_number for o in report.details if o.kind == "ticket")
+    assert number is not None
+
+    t = local.ticket(number)
+    # The response never lies before the ticket's receipt: 09:20, not 09:05.
+    assert (t.first_response_at, t.status) == (at(2, 9, 20), "open")
+    [event] = local.kinds(number, "response")
+    assert (event.at, event.actor, event.data["via"]) == (
+        at(2, 9, 20), "anna@webbureau.example", "early")
+    with local.db.session() as s:
+        staff = s.scalar(select(Message).where(Message.message_id == "<a1@webbureau.example>"))
+        assert staff is not None
+        assert (staff.ticket_id, staff.outcome, staff.direction) == (t.id, "response", "out")
+        assert "reached us after it" in staff.outcome_reason
+    assert awaited(local) == []
+    # Nothing changes on the next run.
+    local.run(at(2, 10))
+    assert len(local.kinds(number, "response")) == 1
+
+
+def test_awaited_references_of_staff_mail_about_nothing_expire(local: LocalDesk) -> None:
+    # An internal thread: answers to mail that never reaches the helpdesk.
+    local.deliver(eml(sender="bas@webbureau.example", subject="Re: Lunch vrijdag?",
+                      message_id="<b2@webbureau.example>", in_reply_to="<b1@webbureau.example>",
+                      received=at(2, 9, 50), body="Ik ga mee.\n"))
+    local.deliver(eml(sender="bas@webbureau.example", subject="Lunch vrijdag?",
+                      message_id="<b3@webbureau.example>", received=at(2, 9, 55),
+                      body="Wie gaat er mee?\n"))
+    local.run(at(2, 10))
+    assert awaited(local) == ["<b1@webbureau.example>"]  # a mail that answers nothing awaits none
+    local.run(at(16, 9, 59))
+    assert awaited(local) == ["<b1@webbureau.example>"]  # 14 days are not yet over
+    local.run(at(16, 10, 1))
+    assert awaited(local) == []

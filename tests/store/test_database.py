@@ -75,3 +75,34 @@ def test_sqlite_commits_are_durable_and_concurrent(sqlite_url: str) -> None:
         assert pragmas == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1}
     finally:
         db.dispose()
+
+
+def test_a_database_of_the_first_revision_is_upgraded_with_its_data(db_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
+    from mailtriage.store.database import MIGRATIONS
+    from mailtriage.store.models import AwaitedReference
+
+    db = Database(db_url)
+    try:
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "0001")
+        assert current_revision(db) == "0001"
+        with db.session() as s:
+            s.add(Ticket(number=1001, subject="x", received_at=datetime(2026, 3, 3, tzinfo=UTC)))
+        ensure_schema(db)  # what every command does first
+        assert current_revision(db) == HEAD_REVISION == "0002"
+        with db.session() as s:
+            ticket = s.scalar(select(Ticket))
+            assert ticket is not None and ticket.number == 1001
+            message = Message(mailbox="helpdesk", sha256="0" * 64, outcome="ignored",
+                              received_at=datetime(2026, 3, 3, tzinfo=UTC))
+            s.add(AwaitedReference(message=message, ref="<w1@klant.example>"))
+        with db.session() as s:
+            assert s.scalar(select(AwaitedReference.ref)) == "<w1@klant.example>"
+    finally:
+        db.dispose()

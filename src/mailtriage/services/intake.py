@@ -33,6 +33,7 @@ from mailtriage.services.replies import ReplyComposer
 from mailtriage.store.files import FileStore
 from mailtriage.store.models import (
     Attachment,
+    AwaitedReference,
     Classification,
     Message,
     OutboxItem,
@@ -44,6 +45,8 @@ from mailtriage.store.models import (
 )
 
 FIRST_TICKET_NUMBER = 1001
+MAX_AWAITED_REFS = 20
+"""At most this many Message-IDs a staff mail that refers to no ticket waits for."""
 
 log = logging.getLogger("mailtriage.intake")
 
@@ -627,7 +630,16 @@ def _staff_mail(session: Session, ctx: IntakeContext, prep: Prepared, mail: Pars
     where = "the sent folder" if role == "sent" else "a staff address"
     if ticket_id is None:
         reason = f"mail from {where} that refers to no ticket; ignored"
-        session.add(_new_message(ctx, prep, mail, origin, "ignored", reason))
+        msg = _new_message(ctx, prep, mail, origin, "ignored", reason)
+        session.add(msg)
+        if refs:
+            # It may answer a customer's mail that reaches us later (greylisting, a slow
+            # relay): services.early_responses makes it that ticket's response then.
+            msg.outcome_reason = reason = f"{reason} until the mail it answers arrives"
+            if len(refs) > MAX_AWAITED_REFS:  # In-Reply-To (first) and the newest References
+                refs = [refs[0], *refs[-(MAX_AWAITED_REFS - 1):]]
+            session.add_all(AwaitedReference(message=msg, ref=ref, created_at=ctx.now())
+                            for ref in refs)
         return Outcome(uid, "ignored", reason)
     ticket = session.get(Ticket, ticket_id)
     assert ticket is not None
@@ -650,18 +662,26 @@ def _staff_mail(session: Session, ctx: IntakeContext, prep: Prepared, mail: Pars
         return Outcome(uid, "ignored", reason)
     reason = f"response by staff from {where}: {how}"
     msg = _new_message(ctx, prep, mail, origin, "response", reason)
+    record_response(session, ticket, msg, at=at, via=role)
+    return Outcome(uid, "response", reason, ticket.number)
+
+
+def record_response(session: Session, ticket: Ticket, msg: Message, *, at: datetime,
+                    via: str) -> None:
+    """``msg``, a staff mail, is a response on ``ticket`` at ``at`` (stops the response clock
+    if it is the first, opens a new ticket, names its sender a staff participant)."""
     msg.direction = "out"
+    msg.outcome = "response"
     _link_message(session, msg, ticket)
     if ticket.first_response_at is None or at < ticket.first_response_at:
         ticket.first_response_at = at
     if ticket.status == "new":
         ticket.status = "open"
     session.add(TicketEvent(ticket_id=ticket.id, kind="response", at=at,
-                            actor=mail.sender.addr if mail.sender else "staff",
-                            data={"via": role, "message_id": mail.message_id}))
-    if mail.sender:
-        _add_participant(session, ticket, mail.sender.addr, role="staff")
-    return Outcome(uid, "response", reason, ticket.number)
+                            actor=msg.sender or "staff",
+                            data={"via": via, "message_id": msg.message_id}))
+    if msg.sender:
+        _add_participant(session, ticket, msg.sender, role="staff")
 
 
 def _follow_up(session: Session, ctx: IntakeContext, prep: Prepared, mail: ParsedMail,

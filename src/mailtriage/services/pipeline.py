@@ -434,6 +434,13 @@ class Pipeline:
         finally:
             session.close()
 
+    def _record_early_responses(self) -> None:
+        from mailtriage.services.early_responses import record_early_responses
+
+        with self.db.session() as s:
+            for found in record_early_responses(s, self.now()):
+                log.info("ticket #%d: a staff mail stored earlier is its response", found.number)
+
     # -- the whole run ------------------------------------------------------------------------
 
     def run(self) -> RunReport:
@@ -448,6 +455,13 @@ class Pipeline:
         report.details = self._last_outcomes
         report.problems = self.problems
         if not self.dry_run:
+            try:
+                # Before the alerts: a staff answer that came in before the customer's mail
+                # stops that ticket's response clock.
+                self._record_early_responses()
+            except MailtriageError as exc:
+                log.error("early staff responses: %s", exc)
+                self.problems.append(f"early staff responses: {exc}")
             try:
                 # Without an alert address nothing is due, and the alert templates (jinja2)
                 # stay unloaded: ``report.alerts`` is then None.

@@ -169,6 +169,21 @@ class Message(Base):
     )
 
 
+class AwaitedReference(Base):
+    """A Message-ID that a staff mail answers but no stored mail has yet: when the customer's
+    copy arrives later (delayed by greylisting, say), the staff mail becomes its response."""
+
+    __tablename__ = "awaited_references"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"),
+                                            index=True)
+    ref: Mapped[str] = mapped_column(String(998), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message: Mapped[Message] = relationship()
+
+
 class Attachment(Base):
     """An attachment's metadata; its content lives in the file store under a generated key."""
 

@@ -1,3 +1,3 @@
 """The schema revision this code works with (the newest Alembic revision it ships)."""
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
