@@ -15,7 +15,8 @@ kind ``alert`` (``{"alert": kind, "due": ...}``) in the same transaction as the 
 it is never sent twice; for deadline events the event is the pair (kind, deadline), so a
 deadline moved by a staff correction can raise its own alert. Outside office hours nothing is
 read or recorded: the events wait for the office to open. Resolved and closed tickets never
-raise anything.
+raise anything. Every pass leaves an alert watch (``services.alert_watch``): until when no
+event can fall due, so the runs before then can skip the pass.
 """
 
 from __future__ import annotations
