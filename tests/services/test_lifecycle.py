@@ -139,6 +139,55 @@ def test_ticket_facts_from_events(db_url: str, events: list[tuple[str, datetime,
         db.dispose()
 
 
+def test_facts_of_many_tickets_are_the_facts_of_each_read_in_a_few_queries(
+        db_url: str) -> None:
+    from sqlalchemy import event
+
+    from mailtriage.services.clocks import ticket_facts_many
+
+    db = Database(db_url)
+    db.migrate()
+    try:
+        with db.session() as s:
+            tickets = []
+            for n in range(60):
+                t = Ticket(number=1001 + n, type=("incident", "change")[n % 7 == 3],
+                           priority=(None, "low", "medium", "high")[n % 4], status="open",
+                           received_at=at(2, 9), first_response_at=at(2, 10) if n % 3 else None)
+                s.add(t)
+                s.flush()
+                tickets.append(t)
+                if n % 5:
+                    s.add(Classification(ticket_id=t.id, type="incident",
+                                         priority=("high", "medium")[n % 2], confidence=0.9,
+                                         needs_review=False, rules=[], reasons=[],
+                                         source="auto"))
+                for k in range(n % 4):  # pauses, a priority change, events of no interest
+                    s.add(TicketEvent(ticket_id=t.id, kind="status_changed", at=at(2, 11 + k),
+                                      data=change("open", "waiting") if k % 2 == 0
+                                      else change("waiting", "open")))
+                    s.add(TicketEvent(ticket_id=t.id, kind="response", at=at(2, 11 + k)))
+                if n % 6 == 1:
+                    s.add(TicketEvent(ticket_id=t.id, kind="priority_changed", at=at(3, 9),
+                                      data=change("low", "high")))
+            s.flush()
+            one_by_one = {t.id: ticket_facts(s, t) for t in tickets}
+            statements: list[str] = []
+            listener = lambda *args: statements.append(args[2])  # noqa: E731
+            event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                together = ticket_facts_many(s, tickets)
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listener)
+        assert together == one_by_one
+        assert sum(f is not None for f in together.values()) > 30
+        assert any(f is not None and f.pauses for f in together.values())
+        assert any(f is not None and f.priority_changes for f in together.values())
+        assert len(statements) == 2  # events, then first classifications
+    finally:
+        db.dispose()
+
+
 def test_no_clock_facts_without_an_incident_priority(db_url: str) -> None:
     db = Database(db_url)
     db.migrate()

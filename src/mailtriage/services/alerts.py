@@ -35,7 +35,7 @@ from mailtriage.notify.compose import OutgoingMail, compose_message, new_message
 from mailtriage.notify.context import AlertContext, AlertItem, AlertKind
 from mailtriage.notify.render import render_alert
 from mailtriage.services.alert_watch import AlertWatch, config_fingerprint
-from mailtriage.services.clocks import clocks_for
+from mailtriage.services.clocks import clocks_for_many
 from mailtriage.services.commitments import CommitmentCalculator
 from mailtriage.services.report import AlertReport
 from mailtriage.sla.clocks import ClockState, next_status_change
@@ -113,6 +113,8 @@ def due_alerts(session: Session, calc: CommitmentCalculator, now: datetime, *,
     if not tickets:
         return []
     sent = _sent_keys(session, [t.id for t in tickets])
+    all_clocks = clocks_for_many(session, [t for t in tickets if t.received_at <= now], calc,
+                                 now)
     due: list[DueAlert] = []
     for ticket in tickets:
         if ticket.received_at > now:  # received "after now" (a clock ahead): due from then
@@ -120,7 +122,7 @@ def due_alerts(session: Session, calc: CommitmentCalculator, now: datetime, *,
                 changes.append(ticket.received_at)
             continue
         found: list[DueAlert] = []
-        clocks = clocks_for(session, ticket, calc, now)
+        clocks = all_clocks[ticket.id]
         priority = clocks.priority if clocks is not None else ticket.priority
         if priority == "high" and ticket.first_response_at is None:
             found.append(DueAlert(ticket.id, _item(ticket, "new_high", "high",

@@ -103,8 +103,10 @@ def queue_query(f: QueueFilter, config: Config, limit: int = 300) -> Select[Any]
 def load_queue(session: Session, f: QueueFilter, config: Config, now: datetime,
                clocks: TicketClockReader, limit: int = 300) -> list[QueueRow]:
     """The selected tickets with their clocks from the SLA engine."""
+    tickets = list(session.scalars(queue_query(f, config, limit)))
+    read = clocks.read_many(session, tickets, now)
     rows = []
-    for t in session.scalars(queue_query(f, config, limit)):
-        response, resolution = clocks.read(session, t, now)
+    for t in tickets:
+        response, resolution = read[t.id]
         rows.append(QueueRow(t, response, resolution, worst_state((response, resolution))))
     return rows
