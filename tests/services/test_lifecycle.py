@@ -27,7 +27,7 @@ from mailtriage.config import (
     SmtpConfig,
     StorageConfig,
 )
-from mailtriage.services.clocks import ticket_facts
+from mailtriage.services.clocks import clocks_for, ticket_facts
 from mailtriage.services.commitments import CommitmentCalculator
 from mailtriage.services.corrections import apply_correction
 from mailtriage.services.intake import IntakeContext
@@ -92,18 +92,26 @@ def change(frm: str, to: str) -> dict[str, str]:
      (Pause(at(2, 11), at(3, 9)),), ()),
     # still waiting: an open pause
     ([("status_changed", at(2, 11), change("new", "waiting"))], (Pause(at(2, 11)),), ()),
-    # resolved straight from waiting: the pause ends at the resolution
+    # resolved straight from waiting: held since the customer was asked (the resolution
+    # stops the clock anyway)
     ([("status_changed", at(2, 11), change("open", "waiting")),
       ("status_changed", at(4, 10), change("waiting", "resolved"))],
-     (Pause(at(2, 11), at(4, 10)),), ()),
-    # two pauses; a reopen (resolved -> open) is no pause
+     (Pause(at(2, 11)),), ()),
+    # waiting, resolved, reopened by the customer, waiting again: the office time between
+    # the resolution and the reopening does not count either
     ([("status_changed", at(2, 10), change("open", "waiting")),
       ("status_changed", at(2, 12), change("waiting", "open")),
       ("status_changed", at(2, 14), change("open", "resolved")),
       ("status_changed", at(3, 9), change("resolved", "open")),
       ("status_changed", at(3, 10), change("open", "waiting")),
       ("status_changed", at(3, 15), change("waiting", "open"))],
-     (Pause(at(2, 10), at(2, 12)), Pause(at(3, 10), at(3, 15))), ()),
+     (Pause(at(2, 10), at(2, 12)), Pause(at(2, 14), at(3, 9)), Pause(at(3, 10), at(3, 15))),
+     ()),
+    # closed, then reopened straight into waiting: one held span
+    ([("status_changed", at(2, 14), change("open", "closed")),
+      ("status_changed", at(3, 9), change("closed", "waiting")),
+      ("status_changed", at(3, 11), change("waiting", "new"))],
+     (Pause(at(2, 14), at(3, 11)),), ()),
     # priority changes in order; responses and alerts are no clock facts
     ([("priority_changed", at(2, 10), change("medium", "high")),
       ("response", at(2, 10, 30), {}),
@@ -445,3 +453,30 @@ def test_awaited_references_of_staff_mail_about_nothing_expire(local: LocalDesk)
     assert awaited(local) == ["<b1@webbureau.example>"]  # 14 days are not yet over
     local.run(at(16, 10, 1))
     assert awaited(local) == []
+
+
+def test_a_reopened_ticket_does_not_count_the_time_it_was_resolved(local: LocalDesk) -> None:
+    # High from Mon 2 March 09:00 (resolution 4 h: due 13:00), resolved at 11:00 in time; the
+    # customer writes again on Wednesday 10:00 (inside the 3-day reopen window).
+    local.deliver(eml(sender="Jan <jan@klant.example>", subject="Webshop ligt eruit",
+                      message_id="<r1@klant.example>", received=at(2, 9)))
+    local.run(at(2, 9, 1))
+    apply_correction(local.config, local.db, 1001, actor="anna", priority="high",
+                     now=at(2, 9, 5))
+    apply_correction(local.config, local.db, 1001, actor="anna", status="resolved",
+                     now=at(2, 11))
+    local.deliver(eml(sender="Jan <jan@klant.example>", subject="Re: Webshop ligt eruit",
+                      message_id="<r2@klant.example>", in_reply_to="<r1@klant.example>",
+                      received=at(4, 10), body="Het is terug.\n"))
+    local.run(at(4, 10, 1))
+    ticket = local.ticket(1001)
+    assert (ticket.status, ticket.resolved_at) == ("open", None)
+    # 2 of the 4 hours were used before the resolution: 2 h left from the reopening.
+    assert ticket.resolution_due == at(4, 12)
+    with local.db.session() as s:
+        t = s.scalar(select(Ticket).where(Ticket.number == 1001))
+        assert t is not None
+        clocks = clocks_for(s, t, CommitmentCalculator(local.config), at(4, 10, 30))
+    assert clocks is not None
+    assert (clocks.resolution.status, clocks.resolution.elapsed) == (
+        "running", timedelta(hours=2, minutes=30))

@@ -13,6 +13,11 @@ from mailtriage.sla.clocks import Pause, PriorityChange, TicketClocks, TicketFac
 from mailtriage.store.models import Classification, Ticket, TicketEvent
 
 _FACT_KINDS = ("priority_changed", "status_changed", "resumed")
+HELD_STATUSES = ("waiting", "resolved", "closed")
+"""While a ticket is in one of these, its resolution clock does not run: waiting on the
+customer (spec decision 7), and resolved or closed until the customer reopens it (the office
+time between a resolution and a reopening is not the helpdesk's; a resolved ticket's clock has
+stopped anyway)."""
 _IN_CHUNK = 500
 
 
@@ -55,9 +60,9 @@ def _facts(ticket: Ticket, events: list[TicketEvent], first: str | None) -> Tick
         if e.kind == "priority_changed" and e.data.get("to"):
             changes.append(PriorityChange(e.at, str(e.data["to"])))
         elif e.kind == "status_changed":
-            if e.data.get("to") == "waiting" and pause_start is None:
+            if e.data.get("to") in HELD_STATUSES and pause_start is None:
                 pause_start = e.at
-            elif e.data.get("from") == "waiting" and pause_start is not None:
+            elif e.data.get("to") not in HELD_STATUSES and pause_start is not None:
                 pauses.append(Pause(pause_start, e.at))
                 pause_start = None
         elif e.kind == "resumed" and pause_start is not None:

@@ -7,7 +7,8 @@ decisions 6 and 7, and the points it leaves open):
   helpdesk; the resolution clock stops at resolution.
 * Waiting on the customer pauses the resolution clock, never the response clock. Office time
   inside a pause does not count. While a pause is still open the due instant shown is the one
-  that holds if the customer answers now.
+  that holds if the customer answers now. (The caller also passes the time between a
+  resolution and the customer reopening the ticket as a pause: ``services.clocks``.)
 * A change of priority recomputes the clock from the original receipt with the new targets,
   keeping elapsed office time and pauses. When that recomputed deadline lies before the moment of
   change, the clock restarts at the moment of change with the new target (a new deadline of
