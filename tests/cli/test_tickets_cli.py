@@ -140,3 +140,35 @@ def test_show_of_a_non_number_is_a_usage_error(
 
     assert result.code == 2
     assert "Traceback" not in result.err
+
+
+def test_bulk_status_closes_the_old_tickets_with_an_audit_trail(
+        site: Setup, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAILTRIAGE_ACTOR", "anna")
+    before = {t["number"]: t["status"] for t in tickets(capsys, site)}
+    assert before == {1001: "new", 1002: "new", 1003: "new"}
+    args = ("tickets", "bulk-status", "closed", "--received-before", "2026-03-04")
+
+    dry = cli(capsys, site, *args, "--dry-run", "--json")
+    assert dry.code == 0
+    # received Mon 2 and Tue 3 March, oldest first; Wednesday's stays
+    assert (dry.json()["tickets"], dry.json()["changed"]) == ([1001, 1003], 0)
+    assert dry.json()["received_before"] == "2026-03-04T00:00:00+01:00"
+    assert {t["number"]: t["status"] for t in tickets(capsys, site)} == before
+
+    done = cli(capsys, site, *args, "--note", "oude mail van voor de ingebruikname")
+    assert done.code == 0 and "2 ticket(s) set to closed." in done.out
+    assert {t["number"]: t["status"] for t in tickets(capsys, site)} == {
+        1001: "closed", 1002: "new", 1003: "closed"}
+    shown = cli(capsys, site, "tickets", "show", "1003", "--json").json()
+    [correction] = shown["corrections"]
+    assert (correction["actor"], correction["note"]) == (
+        "anna", "oude mail van voor de ingebruikname")
+    assert (correction["before"]["status"], correction["after"]["status"]) == ("new", "closed")
+    assert shown["resolved_at"] is not None
+
+    again = cli(capsys, site, *args, "--json")  # closed tickets are not picked again
+    assert (again.json()["tickets"], again.json()["changed"]) == ([], 0)
+    bad = cli(capsys, site, "tickets", "bulk-status", "closed", "--received-before", "4-3-2026")
+    assert bad.code == 2 and "Traceback" not in bad.err

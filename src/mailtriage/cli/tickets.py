@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import click
@@ -9,7 +12,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from mailtriage.cli.context import AppContext
-from mailtriage.cli.output import console, print_json, short_time
+from mailtriage.cli.output import console, err_console, print_json, short_time
 from mailtriage.errors import NotFoundError
 from mailtriage.services.serialize import ticket_detail, ticket_summary
 from mailtriage.store.models import Ticket
@@ -131,6 +134,62 @@ def tickets_status(app: AppContext, number: int, status: str, note: str, as_json
                     "after": result.after})
     else:
         click.echo(f"Ticket #{number}: {result.before['status']} → {result.after['status']}.")
+
+
+@tickets_group.command("bulk-status")
+@click.argument("status", type=click.Choice(["new", "open", "waiting", "resolved", "closed"]))
+@click.option("--received-before", "before", required=True,
+              type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Only tickets received before this day (00:00 in the calendar's zone).")
+@click.option("--only-status", "only", multiple=True, show_default=True,
+              type=click.Choice(["new", "open", "waiting", "resolved", "closed"]),
+              default=("new", "open", "waiting"),
+              help="Only tickets with this status now (repeat for several).")
+@click.option("--note", default="", help="Why; kept in each ticket's history.")
+@click.option("--dry-run", is_flag=True, help="Only list the tickets that would change.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def tickets_bulk_status(app: AppContext, status: str, before: datetime, only: tuple[str, ...],
+                        note: str, dry_run: bool, as_json: bool) -> None:
+    """Set STATUS on every ticket received before a day, e.g. close the old mail that a first
+    run over a long-used mailbox made into tickets. Each change is a correction with who, when
+    and the note, as `tickets status` makes it."""
+    from mailtriage.cli.correct import actor_name
+    from mailtriage.services.corrections import apply_correction, tickets_received_before
+
+    cutoff = before.replace(tzinfo=app.config.calendar.zone)
+    numbers = tickets_received_before(app.db(), cutoff, only)
+    changed: list[int] = []
+    if not dry_run and numbers:
+        actor, now = actor_name(), app.now()
+        with _progress(not as_json, len(numbers), f"setting {status}") as advance:
+            for number in numbers:
+                apply_correction(app.config, app.db(), number, actor=actor, status=status,
+                                 note=note, now=now)
+                changed.append(number)
+                advance()
+    if as_json:
+        print_json({"status": status, "received_before": cutoff.isoformat(),
+                    "only_status": list(only), "dry_run": dry_run, "tickets": numbers,
+                    "changed": len(changed)})
+    elif dry_run:
+        click.echo(f"{len(numbers)} ticket(s) would be set to {status}: "
+                   f"{', '.join(f'#{n}' for n in numbers) or '-'}.")
+    else:
+        click.echo(f"{len(changed)} ticket(s) set to {status}.")
+
+
+@contextmanager
+def _progress(show: bool, total: int, label: str) -> Iterator[Callable[[], None]]:
+    """A progress bar on standard error while a long bulk change runs."""
+    if not show:
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=err_console(), transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda: progress.advance(task)
 
 
 @tickets_group.command("reply")

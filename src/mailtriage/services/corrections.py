@@ -7,6 +7,7 @@ weighs more than seed data, and (when the commitment changed) an update to the c
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -194,3 +195,15 @@ def _remember_example(s: Session, config: Config, t: Ticket) -> None:
     row.subject, row.body = t.subject, body
     row.label_type, row.label_priority = t.type or "other", t.priority
     row.weight = config.classify.correction_weight
+
+
+def tickets_received_before(db: Database, before: datetime,
+                            statuses: Sequence[str]) -> list[int]:
+    """Numbers of the tickets received before ``before`` whose status is one of ``statuses``,
+    oldest first (for a bulk status change, e.g. closing the old mail a first run found)."""
+    for status in statuses:
+        _validate(None, None, status, None)
+    with db.session() as s:
+        return [int(n) for n in s.scalars(select(Ticket.number).where(
+            Ticket.received_at < before, Ticket.status.in_(list(statuses)))
+            .order_by(Ticket.received_at, Ticket.number))]
