@@ -161,11 +161,13 @@ def tickets_bulk_status(app: AppContext, status: str, before: datetime, only: tu
     numbers = tickets_received_before(app.db(), cutoff, only)
     changed: list[int] = []
     if not dry_run and numbers:
-        actor, now = actor_name(), app.now()
+        from mailtriage.services.commitments import CommitmentCalculator
+
+        actor, now, calc = actor_name(), app.now(), CommitmentCalculator(app.config)
         with _progress(not as_json, len(numbers), f"setting {status}") as advance:
             for number in numbers:
                 apply_correction(app.config, app.db(), number, actor=actor, status=status,
-                                 note=note, now=now)
+                                 note=note, now=now, calc=calc)
                 changed.append(number)
                 advance()
     if as_json:

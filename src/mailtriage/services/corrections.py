@@ -93,12 +93,14 @@ def apply_correction(config: Config, db: Database, number: int, *, actor: str,
                      type_: str | None = None, priority: str | None = None,
                      status: str | None = None, note: str = "", now: datetime,
                      change_hours: float | None = None,
-                     generic: bool | None = None) -> CorrectionResult:
-    """Correct ticket ``number``; see the module docstring for everything it records."""
+                     generic: bool | None = None,
+                     calc: CommitmentCalculator | None = None) -> CorrectionResult:
+    """Correct ticket ``number``; see the module docstring for everything it records.
+    ``calc``: a calculator to reuse over many corrections (its calendar caches)."""
     _validate(type_, priority, status, change_hours)
     if all(v is None for v in (type_, priority, status, change_hours, generic)):
         raise UsageError("Nothing to correct: give a type, priority, status or estimate.")
-    calc = CommitmentCalculator(config)
+    calc = calc or CommitmentCalculator(config)
     with db.session() as s:
         t = s.scalar(select(Ticket).where(Ticket.number == number))
         if t is None:
