@@ -17,6 +17,8 @@ from mailtriage.errors import NotFoundError
 from mailtriage.services.serialize import ticket_detail, ticket_summary
 from mailtriage.store.models import Ticket
 
+STATUSES = ("new", "open", "waiting", "resolved", "closed")
+
 
 @click.group("tickets")
 def tickets_group() -> None:
@@ -116,9 +118,18 @@ def tickets_show(app: AppContext, number: int, as_json: bool) -> None:
             out.print(f"  {o['kind']} to {', '.join(o['to'])}: {o['status']}", markup=False)
 
 
+def _clock_words(clock: dict[str, Any]) -> str:
+    """``running, 1:30 left`` / ``met`` / ``breached`` in office time, for the plain output."""
+    state = str(clock["state"]).replace("_", " ")
+    if clock["stopped_at"] is None and clock["state"] in ("running", "at_risk", "paused"):
+        minutes = clock["remaining_seconds"] // 60
+        return f"{state}, {minutes // 60}:{minutes % 60:02d} left"
+    return state
+
+
 @tickets_group.command("status")
 @click.argument("number", type=int)
-@click.argument("status", type=click.Choice(["new", "open", "waiting", "resolved", "closed"]))
+@click.argument("status", type=click.Choice(STATUSES))
 @click.option("--note", default="", help="Why; kept in the ticket's history.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
@@ -137,12 +148,12 @@ def tickets_status(app: AppContext, number: int, status: str, note: str, as_json
 
 
 @tickets_group.command("bulk-status")
-@click.argument("status", type=click.Choice(["new", "open", "waiting", "resolved", "closed"]))
+@click.argument("status", type=click.Choice(STATUSES))
 @click.option("--received-before", "before", required=True,
               type=click.DateTime(formats=["%Y-%m-%d"]),
               help="Only tickets received before this day (00:00 in the calendar's zone).")
 @click.option("--only-status", "only", multiple=True, show_default=True,
-              type=click.Choice(["new", "open", "waiting", "resolved", "closed"]),
+              type=click.Choice(STATUSES),
               default=("new", "open", "waiting"),
               help="Only tickets with this status now (repeat for several).")
 @click.option("--note", default="", help="Why; kept in each ticket's history.")
@@ -223,11 +234,3 @@ def tickets_reply(app: AppContext, number: int, text: str | None, then_status: s
 
 COMMANDS = [tickets_group]
 
-
-def _clock_words(clock: dict[str, Any]) -> str:
-    """``running, 1:30 left`` / ``met`` / ``breached`` in office time, for the plain output."""
-    state = str(clock["state"]).replace("_", " ")
-    if clock["stopped_at"] is None and clock["state"] in ("running", "at_risk", "paused"):
-        minutes = clock["remaining_seconds"] // 60
-        return f"{state}, {minutes // 60}:{minutes % 60:02d} left"
-    return state

@@ -27,7 +27,7 @@ from mailtriage.errors import MailtriageError, UnparseableMail
 from mailtriage.ingest.message import OriginVerdict, ParsedMail, RawMail
 from mailtriage.ingest.origin import decide_origin
 from mailtriage.ingest.threading import ThreadLookup, decide_thread, subject_ticket_number
-from mailtriage.services.clocks import refresh_deadlines
+from mailtriage.services.clocks import HELD_STATUSES, refresh_deadlines
 from mailtriage.services.commitments import CommitmentCalculator
 from mailtriage.services.replies import ReplyComposer
 from mailtriage.store.files import FileStore
@@ -688,7 +688,7 @@ def _follow_up(session: Session, ctx: IntakeContext, prep: Prepared, mail: Parse
                origin: OriginVerdict, ticket: Ticket, reason: str) -> Outcome:
     msg = _new_message(ctx, prep, mail, origin, "followup", reason)
     _link_message(session, msg, ticket)
-    resumed = ticket.status in ("waiting", "resolved", "closed")
+    resumed = ticket.status in HELD_STATUSES  # its resolution clock was held
     if resumed:
         ctx.replies.status_changed()
     if ticket.status == "waiting":
