@@ -106,6 +106,11 @@ class _Timeline:
         end = self.ends[i]
         return self.cum_start[i] + (end if us >= end else us) - self.starts[i]
 
+    def holding(self, us: int) -> int | None:
+        """The index of the office interval that holds ``us`` (inside it); None: closed."""
+        i = bisect_right(self.starts, us) - 1
+        return i if i >= 0 and us < self.ends[i] else None
+
     def earliest(self, cum: int) -> int:
         """The earliest instant whose running office total reaches ``cum`` (> 0, inside)."""
         i = bisect_left(self.cum_end, cum)
@@ -406,21 +411,13 @@ class BusinessCalendar:
         """``at_us`` itself when the office is open then, else the start of the next interval."""
         timeline = self._covering(at_us)
         for _ in range(_MAX_LOOKAHEAD_YEARS):
-            i = bisect_right(timeline.starts, at_us) - 1
-            if i >= 0 and at_us < timeline.ends[i]:
+            if timeline.holding(at_us) is not None:
                 return at_us
-            if i + 1 < len(timeline.starts):
-                return timeline.starts[i + 1]
+            i = bisect_right(timeline.starts, at_us)
+            if i < len(timeline.starts):
+                return timeline.starts[i]
             timeline = self._extend(timeline)
         raise ConfigError("The calendar has no office time ahead.", "calendar")
-
-    def closing_us(self, at_us: int) -> int | None:
-        """The end of the office interval holding ``at_us``; None when the office is closed."""
-        timeline = self._covering(at_us)
-        i = bisect_right(timeline.starts, at_us) - 1
-        if i >= 0 and at_us < timeline.ends[i]:
-            return timeline.ends[i]
-        return None
 
     # -----------------------------------------------------------------------------------------
     # Public arithmetic on aware datetimes
@@ -443,8 +440,9 @@ class BusinessCalendar:
     def next_change(self, at: datetime) -> datetime:
         """When the office next opens (closed at ``at``) or closes (open at ``at``)."""
         us = to_us(at)
-        closing = self.closing_us(us)
-        return self.from_us(self.next_opening_us(us) if closing is None else closing)
+        timeline = self._covering(us)
+        i = timeline.holding(us)
+        return self.from_us(self.next_opening_us(us) if i is None else timeline.ends[i])
 
     def is_open(self, at: datetime) -> bool:
         """Whether ``at`` lies inside an office interval (opening included, closing excluded)."""
