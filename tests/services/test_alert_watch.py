@@ -32,20 +32,20 @@ def test_anything_else_is_no_watch(value: Any) -> None:
 
 
 @pytest.mark.parametrize(("config", "facts", "now", "holds"), [
-    (CONFIG, [3, 3, 7, 9, 0, 0], UNTIL - timedelta(microseconds=1), True),
+    (CONFIG, (3, 3, 7, 9, 0, 0), UNTIL - timedelta(microseconds=1), True),
     # the instant itself: a clock may change status then
-    (CONFIG, [3, 3, 7, 9, 0, 0], UNTIL, False),
+    (CONFIG, (3, 3, 7, 9, 0, 0), UNTIL, False),
     # a new event, a correction, a ticket committed late with a lower id (the count moves)
-    (CONFIG, [3, 3, 8, 10, 0, 0], UNTIL - timedelta(hours=1), False),
-    (CONFIG, [3, 3, 7, 9, 1, 1], UNTIL - timedelta(hours=1), False),
-    (CONFIG, [4, 3, 7, 9, 0, 0], UNTIL - timedelta(hours=1), False),
+    (CONFIG, (3, 3, 8, 10, 0, 0), UNTIL - timedelta(hours=1), False),
+    (CONFIG, (3, 3, 7, 9, 1, 1), UNTIL - timedelta(hours=1), False),
+    (CONFIG, (4, 3, 7, 9, 0, 0), UNTIL - timedelta(hours=1), False),
     (CONFIG, None, UNTIL - timedelta(hours=1), False),
     # other targets, another at-risk fraction or another address: computed for another config
-    (replace(CONFIG, sla=SlaConfig(at_risk_fraction=0.5)), [3, 3, 7, 9, 0, 0],
+    (replace(CONFIG, sla=SlaConfig(at_risk_fraction=0.5)), (3, 3, 7, 9, 0, 0),
      UNTIL - timedelta(hours=1), False),
     (replace(CONFIG, notify=NotifyConfig(staff_alert_address="x@example.test")),
-     [3, 3, 7, 9, 0, 0], UNTIL - timedelta(hours=1), False),
+     (3, 3, 7, 9, 0, 0), UNTIL - timedelta(hours=1), False),
 ])
 def test_holds_only_for_the_same_facts_and_config_before_its_instant(
-        config: Config, facts: list[int] | None, now: datetime, holds: bool) -> None:
+        config: Config, facts: tuple[int, ...] | None, now: datetime, holds: bool) -> None:
     assert WATCH.holds(config, facts, now) is holds

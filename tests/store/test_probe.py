@@ -53,7 +53,7 @@ def test_the_alert_watch_and_the_facts_it_is_compared_with(db_url: str) -> None:
         plain = read_state(db_url)
         assert plain is not None and (plain.alert_watch, plain.facts) == (None, None)
         empty = read_state(db_url, alerts=True)
-        assert empty is not None and (empty.alert_watch, empty.facts) == (None, [0] * 6)
+        assert empty is not None and (empty.alert_watch, empty.facts) == (None, (0,) * 6)
         watch = {"until": "2026-03-03T16:00:00+00:00", "skipped": "nothing to report",
                  "config": "c0ffee", "facts": [1, 1, 0, 0, 0, 0]}
         with db.session() as s:
@@ -68,7 +68,7 @@ def test_the_alert_watch_and_the_facts_it_is_compared_with(db_url: str) -> None:
         with db.session() as s:  # the ORM's view of the same counts and highest ids
             tickets, events = s.scalar(select(func.max(Ticket.id))), s.scalar(
                 select(func.max(TicketEvent.id)))
-        assert state.facts == [1, tickets, 2, events, 0, 0]
+        assert state.facts == (1, tickets, 2, events, 0, 0)
     finally:
         db.dispose()
 

@@ -144,9 +144,8 @@ def _blocking_rules(mail: ParsedMail, origin: OriginVerdict, config: NotifyConfi
         found.append(("followup", "the mail follows up an existing ticket; follow-ups get no "
                       "automatic reply (notify.reply_to_followups)"))
 
-    age = now - mail.received_at
-    if config.reply_max_age_hours and age > timedelta(hours=config.reply_max_age_hours):
-        limit = timedelta(hours=config.reply_max_age_hours)
+    age, limit = now - mail.received_at, timedelta(hours=config.reply_max_age_hours)
+    if config.reply_max_age_hours and age > limit:
         found.append(("too-old", f"the mail reached us {_age_words(age)} ago, more than "
                       f"{_age_words(limit)} (notify.reply_max_age_hours); an "
                       "automatic reply this late would promise deadlines already past"))

@@ -54,7 +54,7 @@ class AlertWatch:
             return None
         return watch if until.tzinfo is not None else None
 
-    def holds(self, config: Config, facts: list[int] | None, now: datetime) -> bool:
+    def holds(self, config: Config, facts: tuple[int, ...] | None, now: datetime) -> bool:
         """Whether a pass at ``now`` would find nothing new to alert, and say ``skipped``."""
-        return (facts is not None and tuple(facts) == self.facts
+        return (facts == self.facts
                 and self.config == config_fingerprint(config) and now < self.until)

@@ -177,7 +177,7 @@ def queue_alerts(config: Config, db: Database, now: datetime, *,
         # What a pass before the watch's instant would say: nothing new to report (or still
         # closed). The events this pass recorded change the facts: the next run passes again.
         watch = AlertWatch(until=min(changes), config=config_fingerprint(config),
-                           skipped=report.skipped or "nothing to report", facts=tuple(facts))
+                           skipped=report.skipped or "nothing to report", facts=facts)
         _save_watch(session, watch)
         return report
 

@@ -39,9 +39,9 @@ FACTS = ("SELECT (SELECT count(*) FROM tickets), (SELECT max(id) FROM tickets), 
 correction changes them, also one committed late with a lower id (the count moves)."""
 
 
-def facts_fingerprint(row: Any) -> list[int]:
+def facts_fingerprint(row: Any) -> tuple[int, ...]:
     """The ``FACTS`` row as plain integers (an empty table's max is 0)."""
-    return [int(value or 0) for value in row]
+    return tuple(int(value or 0) for value in row)
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class StoreState:
     cursors: dict[tuple[str, str], CursorRow]
     busy_outbox: int
     alert_watch: dict[str, Any] | None = None
-    facts: list[int] | None = None
+    facts: tuple[int, ...] | None = None
 
 
 _QUERIES = (
