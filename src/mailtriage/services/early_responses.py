@@ -12,7 +12,6 @@ answered within ``AWAIT_DAYS`` are dropped.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -24,23 +23,15 @@ from mailtriage.store.models import AwaitedReference, Message, Ticket
 AWAIT_DAYS = 14
 
 
-@dataclass(frozen=True)
-class EarlyResponse:
-    """The staff mail ``message_id`` (a row id) became a response on ticket ``number``."""
-
-    message_id: int
-    number: int
-    at: datetime
-
-
-def record_early_responses(session: Session, now: datetime) -> list[EarlyResponse]:
-    """Match awaited references with stored customer mail; see the module docstring."""
+def record_early_responses(session: Session, now: datetime) -> list[int]:
+    """Match awaited references with stored customer mail (see the module docstring); the
+    numbers of the tickets that got their response so."""
     matches = session.execute(
         select(AwaitedReference.message_id, Message.ticket_id)
         .join(Message, Message.message_id == AwaitedReference.ref)
         .where(Message.direction == "in", Message.ticket_id.is_not(None))
         .order_by(AwaitedReference.message_id, Message.id)).all()
-    done: list[EarlyResponse] = []
+    done: list[int] = []
     matched: set[int] = set()
     for staff_message_id, ticket_id in matches:
         if staff_message_id in matched:
@@ -54,7 +45,7 @@ def record_early_responses(session: Session, now: datetime) -> list[EarlyRespons
         msg.outcome_reason = ("response by staff: it answers the customer's mail of this "
                               "ticket, which reached us after it")
         record_response(session, ticket, msg, at=at, via="early")
-        done.append(EarlyResponse(staff_message_id, ticket.number, at))
+        done.append(ticket.number)
     if matched:
         session.execute(delete(AwaitedReference).where(
             AwaitedReference.message_id.in_(sorted(matched))))

@@ -438,8 +438,8 @@ class Pipeline:
         from mailtriage.services.early_responses import record_early_responses
 
         with self.db.session() as s:
-            for found in record_early_responses(s, self.now()):
-                log.info("ticket #%d: a staff mail stored earlier is its response", found.number)
+            for number in record_early_responses(s, self.now()):
+                log.info("ticket #%d: a staff mail stored earlier is its response", number)
 
     # -- the whole run ------------------------------------------------------------------------
 
