@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,7 +97,8 @@ def test_a_broken_model_leaves_the_rules_and_says_so(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("sizes, workers, expected", [
-    ([100] * 200, 1, [16] * 12 + [8]),
+    ([100] * 200, 1, [50] * 4),
+    ([100] * 200, 4, [12] * 16 + [8]),
     ([100] * 10, 1, [2] * 5),
     ([100] * 64, 2, [8] * 8),
     ([CHUNK_BYTES // 2] * 40, 1, [2] * 20),
@@ -154,35 +156,49 @@ def pool_pipeline(tmp_path: Path) -> Iterator[Pipeline]:
         yield pipeline
 
 
-@pytest.mark.parametrize("busy_for, parsed_here", [
-    (0, 0),      # the workers are idle: the whole batch goes to them
-    (1, 16),     # busy until this process parsed one chunk: the rest goes to them
-    (None, 64),  # busy all along: this process parses it all, the workers classify
+@pytest.mark.parametrize("busy_for, parsed_here, tasks", [
+    # the workers are idle: the whole batch goes to them, a chunk a task
+    (0, 0, ["prepare_chunk"] * 4),
+    # busy until this process parsed one chunk: the rest goes to them
+    (1, 16, ["classify_inputs"] + ["prepare_chunk"] * 3),
+    # busy all along: this process parses it all, the workers classify it in one call
+    (None, 64, ["classify_inputs"]),
 ])
 def test_while_the_workers_are_busy_this_process_parses_and_they_classify(
         pool_pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, busy_for: int | None,
-        parsed_here: int) -> None:
+        parsed_here: int, tasks: list[str]) -> None:
     earlier: Future[None] = Future()
     if busy_for == 0:
         earlier.set_result(None)
     pool_pipeline._in_flight = [earlier]
     here: list[str] = []
     real = intake.prepare
+    raws = [raw(d, n) for n, d in enumerate([*mails(63), BOUNCE])]
+    chunk = len(_chunks(raws, 1)[0])  # 16: a quarter of the batch for one worker
 
     def watched(raw_mail: RawMail, now: datetime) -> intake.Prepared:
         if os.getpid() == main_pid:
             here.append(raw_mail.uid)
-            if busy_for is not None and len(here) == busy_for * CHUNK_MAILS:
+            if busy_for is not None and len(here) == busy_for * chunk:
                 earlier.set_result(None)
         return real(raw_mail, now)
 
     main_pid = os.getpid()
     monkeypatch.setattr(intake, "prepare", watched)
-    raws = [raw(d, n) for n, d in enumerate([*mails(63), BOUNCE])]
+    assert pool_pipeline.executor is not None
+    submitted: list[str] = []
+    submit = pool_pipeline.executor.submit
+
+    def recorded(fn: Any, *args: Any, **kwargs: Any) -> Future[Any]:
+        submitted.append(fn.__name__)
+        return submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(pool_pipeline.executor, "submit", recorded)
 
     done = pool_pipeline.submit_parse(raws)()
 
     assert len(here) == parsed_here
+    assert submitted == tasks
     expected = [prepare(r, NOW) for r in raws]
     decisions = Classifier.load(pool_pipeline.config.classify).classify_batch(
         [i for _, i in classification_inputs(expected)])
