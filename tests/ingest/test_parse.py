@@ -679,3 +679,25 @@ def test_raw_octets_in_header_strings_are_decoded(value: str, text: str, noted: 
     decoded, notes = _raw_str_to_text(value, "Subject header")
     assert decoded == text
     assert bool(notes) is noted
+
+
+def test_address_headers_read_again_give_the_same_notes_and_blockers() -> None:
+    # Address header values are read once per process (a helpdesk sees the same ones again
+    # and again); the second mail with the same broken From must be judged as the first.
+    from mailtriage.ingest import parse as parse_module
+
+    def mail(from_: bytes, to: bytes) -> bytes:
+        return b"From: " + from_ + b"\nTo: " + to + b"\nSubject: Storing\n\nDe site is stuk.\n"
+
+    broken = mail(b"Jan <jan@klant.nl", b"helpdesk@ours.nl")
+    first, second = parse(broken), parse(broken)
+    assert first == second
+    assert has_note(first, "defect in From header: unclosed-delimiter")
+    assert first.reply_blockers and first.reply_blockers == second.reply_blockers
+    long_to = b", ".join(b"klant%d@bureau.nl" % n for n in range(100))
+    assert len(long_to) > parse_module._CACHED_ADDRESS_VALUE
+    parse_module._read_addresses_cached.cache_clear()
+    many = parse(mail(b"Piet <piet@klant.nl>", long_to))
+    assert len(many.to) == 100 and many.sender is not None
+    # the From header is kept; the long To is read every time
+    assert parse_module._read_addresses_cached.cache_info().currsize == 1

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.parser import HeaderParser
+from functools import lru_cache
 from typing import Any, Literal
 
 from mailparser.utils import get_addresses
@@ -593,15 +594,13 @@ def _addresses(msg: email.message.Message, name: str, notes: list[str],
     for value in _header_values(msg, name):
         raw, more = _raw_str_to_text(value, f"{name} header")
         notes.extend(more)
-        defects: list[dict[str, Any]] = []
         try:
-            pairs = get_addresses(raw.replace("\x00", ""), defects=defects, decode_names=True)
+            pairs, reasons = _read_addresses(raw.replace("\x00", ""))
         except Exception as exc:
             notes.append(f"{name} header could not be read ({exc.__class__.__name__})")
             blockers.append(f"unreadable {name} header")
             continue
-        for defect in defects:
-            reason = _clean_meta(str(defect.get("reason", "defect")), 200)
+        for reason in reasons:
             notes.append(f"defect in {name} header: {reason}")
             if name in ("From", "Reply-To"):
                 blockers.append(f"{name} header defect: {reason}")
@@ -613,6 +612,32 @@ def _addresses(msg: email.message.Message, name: str, notes: list[str],
             if address is not None:
                 out.append(address)
     return out
+
+
+_Addresses = tuple[tuple[tuple[str, str], ...], tuple[str, ...]]
+_CACHED_ADDRESS_VALUE = 1000
+"""Longer header values are read every time, so the 2,048 cached ones take a few MB at most."""
+
+
+def _read_addresses(value: str) -> _Addresses:
+    """The (display name, address) pairs of an address header and the reasons of its defects.
+
+    mail-parser's reader recovers what it can from broken headers, at about a sixth of the
+    cost of parsing a small mail; a helpdesk sees the same To and From values again and again
+    (its own address, its regular customers), so each value is read once per process."""
+    if len(value) > _CACHED_ADDRESS_VALUE:
+        return _read_addresses_now(value)
+    return _read_addresses_cached(value)
+
+
+def _read_addresses_now(value: str) -> _Addresses:
+    defects: list[dict[str, Any]] = []
+    pairs = get_addresses(value, defects=defects, decode_names=True)
+    return (tuple((str(d), str(a)) for d, a in pairs),
+            tuple(_clean_meta(str(d.get("reason", "defect")), 200) for d in defects))
+
+
+_read_addresses_cached = lru_cache(maxsize=2048)(_read_addresses_now)
 
 
 def _address(display: str, addr: str, header: str, notes: list[str],
