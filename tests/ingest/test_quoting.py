@@ -164,3 +164,26 @@ def test_one_megabyte_single_line_is_fast(text: str) -> None:
     start = time.perf_counter()
     split_reply(text)
     assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize("line, passes", [
+    ("Jan de Vries <jan@klant.nl> wrote:", True),
+    ("JAN DE VRIES WROTE:", True),
+    ("Jan writes:", True),
+    ("Helpdesk schreef op 14 mei 2024 10:12:", True),
+    ("Op 14 mei 2024 om 10:12 heeft Jan het volgende geschreven:", True),
+    ("Am 14.05.2024 schrieb Jan:", True),
+    ("Le 14 mai 2024, Jean a écrit :", True),
+    ("El 14 may 2024, Juan escribió:", True),
+    ("Jan \u017fchreef op 14 mei:", True),  # the long s matches s under IGNORECASE
+    ("We wrote a new page: see below:", True),
+    ("De site is weer stuk, kunnen jullie kijken?", False),
+    ("Met vriendelijke groet, Jan", False),
+])
+def test_the_quick_test_never_hides_an_attribution(line: str, passes: bool) -> None:
+    # ``_may_name_a_writer`` only spares the expressions lines they cannot match.
+    from mailtriage.ingest.quoting import _ATTR_END, _ATTR_SCHREEF_OP, _may_name_a_writer
+
+    assert _may_name_a_writer(line) is passes
+    if _ATTR_END.search(line) or _ATTR_SCHREEF_OP.match(line):
+        assert passes

@@ -75,12 +75,24 @@ def _short(line: str) -> str:
     return line.strip() if len(line) <= _MAX_MARK else ""
 
 
+def _may_name_a_writer(line: str) -> bool:
+    """False when ``line`` holds none of the verbs ``_ATTR_END`` and ``_ATTR_SCHREEF_OP``
+    look for: a cheap test first, as ``re`` tries those at every position of every line.
+    ASCII lines only (the verbs outside ASCII are French and Spanish; other characters may
+    match ASCII letters under ``re.IGNORECASE``): any other line goes to the expressions."""
+    if not line.isascii():
+        return True
+    lowered = line.lower()
+    return "wr" in lowered or "schr" in lowered
+
+
 def _attribution_at(lines: list[str], i: int) -> int:
     """Number of lines (1-3) of an attribution starting at ``i``, or 0."""
     first = _short(lines[i])
     if not first:
         return 0
-    if _ATTR_SCHREEF_OP.match(first):
+    writer = _may_name_a_writer(first)
+    if writer and _ATTR_SCHREEF_OP.match(first):
         return 1
     if _ATTR_START.match(first):
         joined = first
@@ -94,7 +106,7 @@ def _attribution_at(lines: list[str], i: int) -> int:
                 break
             joined = f"{joined} {nxt}"
         return 0
-    if _ATTR_END.search(first) and len(first) <= 300:
+    if writer and _ATTR_END.search(first) and len(first) <= 300:
         # "Jan de Vries <jan@klant.nl> wrote:" counts only when a quote follows.
         for j in range(i + 1, min(i + 3, len(lines))):
             if lines[j].strip():
