@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import email
+import email.message
+import email.policy
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -701,3 +704,89 @@ def test_address_headers_read_again_give_the_same_notes_and_blockers() -> None:
     assert len(many.to) == 100 and many.sender is not None
     # the From header is kept; the long To is read every time
     assert parse_module._read_addresses_cached.cache_info().currsize == 1
+
+
+# --- long base64 runs are set aside while the tree is built -----------------------------------
+
+def _b64_lines(seed: int, lines: int = 1000, width: int = 76) -> bytes:
+    blob = bytes((seed * 31 + n * 7) % 256 for n in range(lines * width * 3 // 4))
+    text = base64.b64encode(blob)
+    return b"\n".join(text[i:i + width] for i in range(0, len(text), width))
+
+
+_ATTACHMENT = (b"Content-Type: application/pdf; name=\"offerte.pdf\"\n"
+               b"Content-Transfer-Encoding: base64\n"
+               b"Content-Disposition: attachment; filename=\"offerte.pdf\"\n\n")
+_TEXT = b"Content-Type: text/plain; charset=utf-8\n\nDe site is stuk, zie bijlage.\n"
+_ARMOR = (b"Content-Type: text/plain; charset=utf-8\n\nOndertekend:\n"
+          b"-----BEGIN PGP SIGNATURE-----\n" + _b64_lines(9, 90, 64) +
+          b"\n-----END PGP SIGNATURE-----\n")
+
+SET_ASIDE_CASES = {
+    "one attachment": mixed(_TEXT, _ATTACHMENT + _b64_lines(1)),
+    "runs in a text part": mixed(_ARMOR, _ATTACHMENT + _b64_lines(2)),
+    "twelve attachments": mixed(_TEXT, *[_ATTACHMENT + _b64_lines(n) for n in range(12)]),
+    "preamble and epilogue": simple(
+        body=b"preamble\n" + _b64_lines(3) + b"\n--BND\n" + _TEXT + b"\n--BND\n" + _ATTACHMENT
+        + _b64_lines(4) + b"\n--BND--\nepilogue\n" + _b64_lines(5) + b"\n",
+        ctype=b'multipart/mixed; boundary="BND"'),
+    "run right after the header block": (
+        b"From: jan@klant.nl\nSubject: kapot\n" + _b64_lines(6) + b"\n\nnog iets\n"),
+    "single part base64": simple(body=_b64_lines(7, 1200),
+                                 ctype=b"application/octet-stream").replace(
+        b"MIME-Version", b"Content-Transfer-Encoding: base64\nMIME-Version"),
+    "forwarded mail with an attachment": mixed(
+        _TEXT, b"Content-Type: message/rfc822\n\n" + mixed(_TEXT, _ATTACHMENT + _b64_lines(8),
+                                                           boundary=b"INNER")),
+    "crlf line ends": mixed(_TEXT, _ATTACHMENT + _b64_lines(10)).replace(b"\n", b"\r\n"),
+    "boundary made of base64 letters": mixed(_TEXT, _ATTACHMENT + _b64_lines(11),
+                                             boundary=b"QUJDREVGR0g" * 4),
+    "no final line end": mixed(_TEXT, _ATTACHMENT + _b64_lines(12)).rstrip(b"\n-BND")
+    + b"\n" + _b64_lines(13),
+}
+
+
+@pytest.mark.parametrize("data", SET_ASIDE_CASES.values(), ids=SET_ASIDE_CASES.keys())
+def test_setting_long_base64_runs_aside_changes_nothing(data: bytes,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailtriage.ingest import parse as parse_module
+
+    put_back: list[int] = []
+    real = parse_module._put_back
+
+    def counted(msg: object, runs: list[str]) -> None:
+        put_back.append(len(runs))
+        real(msg, runs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(parse_module, "_put_back", counted)
+    fast = parse(data)
+    assert put_back and put_back[0] >= 1  # the runs were set aside
+    text = parse_module.normalise_line_ends(data)
+    assert _tree(parse_module._build_message(text, 50)) == _tree(
+        email.message_from_bytes(text, policy=email.policy.compat32))
+    monkeypatch.setattr(parse_module, "_SET_ASIDE_FROM", 1 << 40)
+    assert parse(data) == fast
+    assert len(put_back) == 2
+
+
+def _tree(msg: email.message.Message) -> list[object]:
+    """Every part's headers, raw payload, preamble, epilogue and defects."""
+    return [(part.items(), vars(part).get("_payload") if not part.is_multipart() else None,
+             part.preamble, part.epilogue, [type(d).__name__ for d in part.defects])
+            for part in msg.walk()]
+
+
+def test_a_mail_that_holds_the_placeholder_is_parsed_whole(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from mailtriage.ingest import parse as parse_module
+
+    def never(msg: object, runs: list[str]) -> None:
+        raise AssertionError("nothing may be set aside")
+
+    monkeypatch.setattr(parse_module, "_put_back", never)
+    data = mixed(b"Content-Type: text/plain\n\nkijk: \x7fmailtriage-run-0\x7f\n",
+                 _ATTACHMENT + _b64_lines(1, 1200))
+    assert len(data) > parse_module._SET_ASIDE_FROM
+    mail = parse(data)
+    assert "mailtriage-run-0" in mail.text
+    assert [a.payload for a in mail.attachments] == [base64.b64decode(_b64_lines(1, 1200))]

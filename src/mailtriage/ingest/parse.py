@@ -834,12 +834,54 @@ def normalise_line_ends(data: bytes) -> bytes:
 def _build_message(data: bytes, max_depth: int) -> email.message.Message:
     """The message tree, built by the standard library's parser (compat32, as mail-parser
     builds it): mail-parser's own pass over the tree would decode every part a second time
-    only for this module to throw the result away, at more than half the cost of parsing."""
+    only for this module to throw the result away, at more than half the cost of parsing.
+
+    The parser goes through a body line by line in Python, which makes a 1 MB attachment cost
+    about 14 ms. It only ever looks at a line to see whether it is a boundary (it starts with
+    ``--``), a header (it holds a colon or starts with a space or tab), blank, or ``From ``;
+    every other line is just kept. So a long run of base64 lines (letters, digits, ``+/=``,
+    none of those) is handed to it as one placeholder line of the same kind, and put back in
+    the payload afterwards: the tree, the payloads and the defects are exactly those the
+    whole text gives, at about a quarter of the cost.
+    """
+    runs: list[str] = []
+    if len(data) >= _SET_ASIDE_FROM and _RUN_MARK not in data:
+        def set_aside(match: re.Match[bytes]) -> bytes:
+            runs.append(match.group(1).decode("ascii"))
+            return b"\n%s%d\x7f" % (_RUN_MARK, len(runs) - 1)
+
+        data = _BASE64_RUN.sub(set_aside, data)
     try:
-        return email.message_from_bytes(data, policy=policy.compat32)
+        msg = email.message_from_bytes(data, policy=policy.compat32)
     except RecursionError:
         raise UnparseableMail("depth-limit",
                               f"MIME nesting depth > limit ({max_depth})") from None
+    if runs:
+        _put_back(msg, runs)
+    return msg
+
+
+_SET_ASIDE_FROM = 64 << 10
+"""Mails smaller than this are parsed as they are (the search costs about 2 ms a megabyte)."""
+_BASE64_RUN = re.compile(rb"\n([A-Za-z0-9+/=]{40,}(?:\n[A-Za-z0-9+/=]{40,}){63,})(?=\n|\Z)")
+"""64 or more lines of 40 or more base64 characters: nothing the parser treats specially."""
+_RUN_MARK = b"\x7fmailtriage-run-"
+_PLACEHOLDER = re.compile("\x7fmailtriage-run-([0-9]+)\x7f")
+
+
+def _put_back(msg: email.message.Message, runs: list[str]) -> None:
+    """Replace every placeholder of ``_build_message`` with the lines it stands for."""
+    def run(match: re.Match[str]) -> str:
+        return runs[int(match.group(1))]
+
+    for part in msg.walk():
+        payload = vars(part).get("_payload")  # get_payload() would re-decode surrogates
+        if isinstance(payload, str) and "\x7f" in payload:
+            part.set_payload(_PLACEHOLDER.sub(run, payload))  # no charset: kept as it is
+        for edge in ("preamble", "epilogue"):
+            text = getattr(part, edge)
+            if isinstance(text, str) and "\x7f" in text:
+                setattr(part, edge, _PLACEHOLDER.sub(run, text))
 
 
 def parse_mail(raw: RawMail, *, now: datetime, max_parts: int = DEFAULT_MAX_PARTS,
