@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -51,10 +51,16 @@ class Rule:
 
     def fires_on(self, text: _Text) -> bool:
         """``fires`` for a text whose lower-cased form is already at hand."""
-        raw, lowered, exact = text.raw, text.lowered, text.exact
-        if not any(_may_match(p, lowered, exact) and p.search(raw) for p in self.patterns):
-            return False
-        return not any(_may_match(u, lowered, exact) and u.search(raw) for u in self.unless)
+        return (_any_matches(self._screened_patterns, text)
+                and not _any_matches(self._screened_unless, text))
+
+    @cached_property
+    def _screened_patterns(self) -> tuple[_Screened, ...]:
+        return tuple((p, _needles(p.pattern, p.flags)) for p in self.patterns)
+
+    @cached_property
+    def _screened_unless(self) -> tuple[_Screened, ...]:
+        return tuple((u, _needles(u.pattern, u.flags)) for u in self.unless)
 
     def vote(self) -> Vote:
         return Vote(rule=self.name, description=self.description, type=self.type,
@@ -109,11 +115,27 @@ class _Text:
         return cls(text, text.lower(), _FOLDS_TO_ASCII.search(text) is not None)
 
 
-def _may_match(pattern: re.Pattern[str], lowered: str, exact: bool) -> bool:
-    if exact:
-        return True
-    return all(any(n in lowered for n in group)
-               for group in _needles(pattern.pattern, pattern.flags))
+_Screened = tuple[re.Pattern[str], tuple[frozenset[str], ...]]
+"""An expression and the groups of words a text needs for it to match (``_needles``)."""
+
+
+def _any_matches(screened: tuple[_Screened, ...], text: _Text) -> bool:
+    """Whether one of the expressions matches ``text``; its words are looked for first."""
+    for pattern, groups in screened:
+        if (text.exact or _holds_a_word_of_each(groups, text.lowered)) and pattern.search(text.raw):
+            return True
+    return False
+
+
+def _holds_a_word_of_each(groups: tuple[frozenset[str], ...], lowered: str) -> bool:
+    # Plain loops: generator expressions in all(any(...)) cost a third of the rules' time.
+    for group in groups:
+        for word in group:
+            if word in lowered:
+                break
+        else:
+            return False
+    return True
 
 
 @lru_cache(maxsize=4096)
