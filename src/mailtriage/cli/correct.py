@@ -7,8 +7,10 @@ import os
 
 import click
 
+from mailtriage.classify.decision import PRIORITIES, TYPES
 from mailtriage.cli.context import AppContext
 from mailtriage.cli.output import print_json
+from mailtriage.statuses import STATUSES
 
 
 def actor_name() -> str:
@@ -18,9 +20,9 @@ def actor_name() -> str:
 
 @click.command("correct")
 @click.argument("number", type=int)
-@click.option("--type", "type_", type=click.Choice(["incident", "change", "other"]))
-@click.option("--priority", type=click.Choice(["high", "medium", "low"]))
-@click.option("--status", type=click.Choice(["new", "open", "waiting", "resolved", "closed"]))
+@click.option("--type", "type_", type=click.Choice(TYPES))
+@click.option("--priority", type=click.Choice(PRIORITIES))
+@click.option("--status", type=click.Choice(STATUSES))
 @click.option("--hours", type=float, help="The estimate of a change request, in hours.")
 @click.option("--generic/--not-generic", default=None,
               help="A change to the generic code (goes into a next release).")

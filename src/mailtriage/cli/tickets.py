@@ -15,9 +15,8 @@ from mailtriage.cli.context import AppContext
 from mailtriage.cli.output import console, err_console, print_json, short_time
 from mailtriage.errors import NotFoundError
 from mailtriage.services.serialize import ticket_detail, ticket_summary
+from mailtriage.statuses import ACTIVE_STATUSES, AFTER_REPLY_STATUSES, STATUSES
 from mailtriage.store.models import Ticket
-
-STATUSES = ("new", "open", "waiting", "resolved", "closed")
 
 
 @click.group("tickets")
@@ -154,7 +153,7 @@ def tickets_status(app: AppContext, number: int, status: str, note: str, as_json
               help="Only tickets received before this day (00:00 in the calendar's zone).")
 @click.option("--only-status", "only", multiple=True, show_default=True,
               type=click.Choice(STATUSES),
-              default=("new", "open", "waiting"),
+              default=ACTIVE_STATUSES,
               help="Only tickets with this status now (repeat for several).")
 @click.option("--note", default="", help="Why; kept in each ticket's history.")
 @click.option("--dry-run", is_flag=True, help="Only list the tickets that would change.")
@@ -208,7 +207,7 @@ def _progress(show: bool, total: int, label: str) -> Iterator[Callable[[], None]
 @tickets_group.command("reply")
 @click.argument("number", type=int)
 @click.option("--text", help="The reply (default: read from standard input).")
-@click.option("--then", "then_status", type=click.Choice(["open", "waiting", "resolved"]),
+@click.option("--then", "then_status", type=click.Choice(AFTER_REPLY_STATUSES),
               help="Status after the reply (waiting pauses the resolution clock).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj

@@ -39,6 +39,7 @@ from mailtriage.services.clocks import clocks_for_many
 from mailtriage.services.commitments import CommitmentCalculator
 from mailtriage.services.report import AlertReport
 from mailtriage.sla.clocks import ClockState, next_status_change
+from mailtriage.statuses import DONE_STATUSES
 from mailtriage.store.database import Database
 from mailtriage.store.models import OutboxItem, Setting, Ticket, TicketEvent
 from mailtriage.store.probe import ALERT_WATCH_KEY, FACTS, facts_fingerprint
@@ -47,7 +48,6 @@ log = logging.getLogger("mailtriage.alerts")
 
 EVENT_KIND = "alert"
 OUTBOX_KIND = "alert"
-CLOSED_STATUSES = ("resolved", "closed")
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def due_alerts(session: Session, calc: CommitmentCalculator, now: datetime, *,
     """
     tickets = session.scalars(select(Ticket).where(
         Ticket.type == "incident", Ticket.priority.is_not(None),
-        Ticket.status.not_in(CLOSED_STATUSES))
+        Ticket.status.not_in(DONE_STATUSES))
         .order_by(Ticket.number)).all()
     if not tickets:
         return []

@@ -10,14 +10,10 @@ from sqlalchemy.orm import Session
 
 from mailtriage.services.commitments import CommitmentCalculator
 from mailtriage.sla.clocks import Pause, PriorityChange, TicketClocks, TicketFacts, ticket_clocks
+from mailtriage.statuses import HELD_STATUSES
 from mailtriage.store.models import Classification, Ticket, TicketEvent
 
 _FACT_KINDS = ("priority_changed", "status_changed", "resumed")
-HELD_STATUSES = ("waiting", "resolved", "closed")
-"""While a ticket is in one of these, its resolution clock does not run: waiting on the
-customer (spec decision 7), and resolved or closed until the customer reopens it (the office
-time between a resolution and a reopening is not the helpdesk's; a resolved ticket's clock has
-stopped anyway)."""
 _IN_CHUNK = 500
 
 

@@ -15,11 +15,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mailtriage.classify.decision import PRIORITIES, TYPES
 from mailtriage.config import Config
 from mailtriage.errors import NotFoundError, UsageError
 from mailtriage.services.clocks import refresh_deadlines
 from mailtriage.services.commitments import CommitmentCalculator
 from mailtriage.services.replies import ReplyComposer
+from mailtriage.statuses import DONE_STATUSES, STATUSES
 from mailtriage.store.database import Database
 from mailtriage.store.models import (
     Classification,
@@ -29,10 +31,6 @@ from mailtriage.store.models import (
     TicketEvent,
     TrainingExample,
 )
-
-TYPES = ("incident", "change", "other")
-PRIORITIES = ("high", "medium", "low")
-STATUSES = ("new", "open", "waiting", "resolved", "closed")
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ def set_status(session: Session, ticket: Ticket, status: str, *, actor: str, now
     elif status == "closed":
         ticket.closed_at = now
         ticket.resolved_at = ticket.resolved_at or now
-    elif ticket.status in ("resolved", "closed"):
+    elif ticket.status in DONE_STATUSES:
         ticket.resolved_at = None
         ticket.closed_at = None
     ticket.status = status
@@ -157,7 +155,7 @@ def apply_correction(config: Config, db: Database, number: int, *, actor: str,
                          if k not in ("response_due", "resolution_due"))
         update = "none"
         if (changed and (reassessed or status is None) and config.notify.update_on_correction
-                and t.status not in ("resolved", "closed")):
+                and t.status not in DONE_STATUSES):
             update = ReplyComposer(config, lambda: now).queue_update(
                 s, t, previous_kind=before["type"], previous_priority=before["priority"],
                 correction_id=correction.id)

@@ -27,9 +27,10 @@ from mailtriage.errors import MailtriageError, UnparseableMail
 from mailtriage.ingest.message import OriginVerdict, ParsedMail, RawMail
 from mailtriage.ingest.origin import decide_origin
 from mailtriage.ingest.threading import ThreadLookup, decide_thread, subject_ticket_number
-from mailtriage.services.clocks import HELD_STATUSES, refresh_deadlines
+from mailtriage.services.clocks import refresh_deadlines
 from mailtriage.services.commitments import CommitmentCalculator
 from mailtriage.services.replies import ReplyComposer
+from mailtriage.statuses import DONE_STATUSES, HELD_STATUSES
 from mailtriage.store.files import FileStore
 from mailtriage.store.models import (
     Attachment,
@@ -581,7 +582,7 @@ def _store_one(session: Session, ctx: IntakeContext, prep: Prepared, decision: D
 
     ticket, thread_reason = _thread(session, mail)
     if ticket is not None:
-        if ticket.status in ("resolved", "closed") and not _within_reopen_window(
+        if ticket.status in DONE_STATUSES and not _within_reopen_window(
                 ctx, ticket, mail.received_at):
             reason = (f"{thread_reason}, but #{ticket.number} was resolved more than "
                       f"{ctx.config.lifecycle.reopen_window_days} days earlier: a new ticket "
@@ -696,7 +697,7 @@ def _follow_up(session: Session, ctx: IntakeContext, prep: Prepared, mail: Parse
                                 data={"from": "waiting", "to": "open",
                                       "note": "the customer answered"}))
         ticket.status = "open"
-    elif ticket.status in ("resolved", "closed"):
+    elif ticket.status in DONE_STATUSES:
         session.add(TicketEvent(kind="status_changed", at=mail.received_at, **ticket_ref(ticket),
                                 data={"from": ticket.status, "to": "open",
                                       "note": "reopened: the customer wrote again"}))

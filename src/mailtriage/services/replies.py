@@ -24,16 +24,16 @@ from mailtriage.notify.policy import decide_auto_reply
 from mailtriage.notify.render import RenderedMail, render_ack, render_update
 from mailtriage.notify.wording import Language
 from mailtriage.sla.changes import current_workload
+from mailtriage.statuses import ACTIVE_STATUSES
 from mailtriage.store.models import Message, OutboxItem, Setting, Ticket, TicketEvent, ticket_ref
 
 CUSTOMER_KINDS = ("ack", "update")
-OPEN_STATUSES = ("new", "open", "waiting")
 
 
 def open_change_hours(session: Session) -> float:
     """The estimated hours of open change requests (unestimated ones count as 4 hours)."""
     rows = session.execute(select(Ticket.change_hours).where(
-        Ticket.type == "change", Ticket.status.in_(OPEN_STATUSES))).scalars().all()
+        Ticket.type == "change", Ticket.status.in_(ACTIVE_STATUSES))).scalars().all()
     return float(sum(4.0 if h is None else h for h in rows))
 
 
@@ -73,7 +73,7 @@ class BatchCounts:
     def backlog(self) -> float:
         return self.change_hours + sum(
             4.0 if t.change_hours is None else t.change_hours for t in self.new_tickets
-            if t.type == "change" and t.status in OPEN_STATUSES)
+            if t.type == "change" and t.status in ACTIVE_STATUSES)
 
 
 class ReplyComposer:

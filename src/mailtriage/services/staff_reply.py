@@ -21,6 +21,7 @@ from mailtriage.notify.subject import reply_subject
 from mailtriage.services.clocks import refresh_deadlines
 from mailtriage.services.commitments import CommitmentCalculator
 from mailtriage.services.corrections import set_status
+from mailtriage.statuses import AFTER_REPLY_STATUSES
 from mailtriage.store.database import Database
 from mailtriage.store.models import Message, OutboxItem, Participant, Ticket, TicketEvent
 
@@ -46,7 +47,7 @@ def send_staff_reply(config: Config, db: Database, number: int, *, actor: str, t
         raise UsageError("The reply is empty.")
     if len(body) > MAX_REPLY:
         raise UsageError(f"The reply is longer than {MAX_REPLY} characters.")
-    if then_status not in (None, "open", "waiting", "resolved"):
+    if then_status is not None and then_status not in AFTER_REPLY_STATUSES:
         raise UsageError("After a reply the ticket can be open, waiting or resolved.")
     with db.session() as s:
         t = s.scalar(select(Ticket).where(Ticket.number == number))

@@ -19,9 +19,9 @@ from starlette.concurrency import run_in_threadpool
 from mailtriage.config import Config
 from mailtriage.errors import NotFoundError, UsageError
 from mailtriage.services.serialize import ticket_detail, ticket_summary
+from mailtriage.statuses import ACTIVE_STATUSES, StaffStatus
 from mailtriage.store.database import Database
 from mailtriage.store.models import Ticket
-from mailtriage.web.queue import ACTIVE_STATUSES
 
 _bearer = HTTPBearer(auto_error=False, description="A token from "
                      "'mailtriage user add NAME --api-token'.")
@@ -46,7 +46,7 @@ class CorrectionIn(BaseModel):
 
     type: Literal["incident", "change", "other"] | None = None
     priority: Literal["high", "medium", "low"] | None = None
-    status: Literal["open", "waiting", "resolved", "closed"] | None = None
+    status: StaffStatus | None = None
     note: str = Field(default="", max_length=4000)
 
 

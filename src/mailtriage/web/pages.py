@@ -14,9 +14,11 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
+from mailtriage.classify.decision import PRIORITIES, TYPES
 from mailtriage.config import Config
 from mailtriage.errors import MailtriageError, NotFoundError, StoreError, UsageError
 from mailtriage.services.accounts import verify_password
+from mailtriage.statuses import ACTIVE_STATUSES, AFTER_REPLY_STATUSES, STAFF_STATUSES, STATUSES
 from mailtriage.store.database import Database
 from mailtriage.store.files import FileStore
 from mailtriage.store.models import (
@@ -35,20 +37,12 @@ from mailtriage.web.downloads import download_headers
 from mailtriage.web.gate import SESSION_USER, safe_next
 from mailtriage.web.i18n import LANGUAGES, translator, window_text
 from mailtriage.web.modelinfo import model_info
-from mailtriage.web.queue import (
-    PRIORITIES,
-    STATUS_FILTERS,
-    TYPES,
-    QueueFilter,
-    load_queue,
-)
+from mailtriage.web.queue import STATUS_FILTERS, QueueFilter, load_queue
 from mailtriage.web.rendering import add_flash, render, request_language
 from mailtriage.web.sanitize import sanitize_mail_html
 
 router = APIRouter(include_in_schema=False)
 
-CORRECTABLE_STATUSES = ("open", "waiting", "resolved", "closed")
-LIFECYCLE = ("new", "open", "waiting", "resolved", "closed")
 # The next steps offered as buttons for each status (any step is possible in the form).
 NEXT_STATUSES: Mapping[str, tuple[str, ...]] = {
     "new": ("open", "waiting", "resolved"),
@@ -57,7 +51,6 @@ NEXT_STATUSES: Mapping[str, tuple[str, ...]] = {
     "resolved": ("closed", "open"),
     "closed": ("open",),
 }
-REPLY_THEN = ("open", "waiting", "resolved")
 MAX_REPLY_CHARS = 100_000
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -164,7 +157,7 @@ def queue_page(request: Request) -> Response:
     with _db(request).session() as s:
         rows = load_queue(s, f, config, now, _clocks(request))
         review_count = s.scalar(select(func.count(Ticket.id)).where(
-            Ticket.needs_review.is_(True), Ticket.status.in_(("new", "open", "waiting")))) or 0
+            Ticket.needs_review.is_(True), Ticket.status.in_(ACTIVE_STATUSES))) or 0
     customers = [(c.match.lower(), c.name or c.match) for c in config.sla.customers]
     return render(request, "queue.html", rows=rows, f=f, types=TYPES, priorities=PRIORITIES,
                   statuses=STATUS_FILTERS, customers=customers, review_count=review_count)
@@ -259,8 +252,8 @@ def ticket_page(request: Request, number: int, view: str = "") -> Response:
         return render(request, "error.html", status_code=404, message_key="not_found")
     status = data["ticket"].status
     return render(request, "ticket.html", types=TYPES, priorities=PRIORITIES,
-                  statuses=CORRECTABLE_STATUSES, lifecycle=LIFECYCLE,
-                  next_statuses=NEXT_STATUSES.get(status, ()), reply_then=REPLY_THEN,
+                  statuses=STAFF_STATUSES, lifecycle=STATUSES,
+                  next_statuses=NEXT_STATUSES.get(status, ()), reply_then=AFTER_REPLY_STATUSES,
                   max_reply=MAX_REPLY_CHARS, view=view, **data)
 
 
@@ -274,7 +267,7 @@ async def reply_to_ticket(request: Request, number: int) -> Response:
     target = f"/tickets/{number}"
     text = str(form.get("text", "") or "")
     then = str(form.get("then_status", "") or "")
-    if then and then not in REPLY_THEN:
+    if then and then not in AFTER_REPLY_STATUSES:
         add_flash(request, "error", t("reply_bad_status"))
         return RedirectResponse(target, status_code=303)
     if not text.strip():
@@ -372,7 +365,7 @@ async def correct_ticket(request: Request, number: int) -> Response:
         estimate_now = (ticket.change_hours, bool(ticket.change_generic))
     type_ = _changed(form, "type", current[0], TYPES)
     priority = _changed(form, "priority", current[1], PRIORITIES)
-    status = _changed(form, "status", current[2], CORRECTABLE_STATUSES)
+    status = _changed(form, "status", current[2], STAFF_STATUSES)
     note = str(form.get("note", "") or "").strip()[:4000]
     try:
         change_hours, generic = _estimate(form, *estimate_now)
@@ -502,7 +495,7 @@ def report_page(request: Request, month: str = "") -> Response:
             rows, error = [], str(exc)
     chart = None
     if rows:
-        order = {p: i for i, p in enumerate(PRIORITIES)}
+        order: dict[str, int] = {p: i for i, p in enumerate(PRIORITIES)}
         kinds = {"response": 0, "resolution": 1}
         rows.sort(key=lambda r: (order.get(str(r["priority"]), 9), kinds.get(str(r["kind"]), 9)))
         chart = compliance_chart([

@@ -10,14 +10,12 @@ from typing import Any
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from mailtriage.classify.decision import PRIORITIES, TYPES
 from mailtriage.config import Config, CustomerConfig
+from mailtriage.statuses import ACTIVE_STATUSES, STATUSES
 from mailtriage.store.models import Ticket
 from mailtriage.web.clocks import ClockView, TicketClockReader, ViewState, worst_state
 
-TYPES = ("incident", "change", "other")
-PRIORITIES = ("high", "medium", "low")
-STATUSES = ("new", "open", "waiting", "resolved", "closed")
-ACTIVE_STATUSES = ("new", "open", "waiting")
 STATUS_FILTERS = ("active", "all", *STATUSES)
 
 
