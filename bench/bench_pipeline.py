@@ -525,7 +525,7 @@ def count_rows(url: str) -> dict[str, int]:
     return out
 
 
-HEAVY = ("sklearn", "mailparser", "jinja2", "argon2")
+HEAVY = ("sklearn", "mailparser", "jinja2", "argon2", "rich")
 
 
 def heavy_imports(importtime: str) -> list[str]:

@@ -38,8 +38,9 @@ pytestmark = pytest.mark.dovecot
 
 REPORT_IMPORTS = """\
 import atexit
-atexit.register(lambda: print("heavy:", sorted(m for m in ("sqlalchemy", "mailparser", "sklearn")
-                                              if m in sys.modules), file=sys.stderr))
+HEAVY = ("sqlalchemy", "mailparser", "sklearn", "rich")
+atexit.register(lambda: print("heavy:", sorted(m for m in HEAVY if m in sys.modules),
+                              file=sys.stderr))
 """
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def print_json(data: Any) -> None:
@@ -14,12 +15,19 @@ def print_json(data: Any) -> None:
 
 
 def console() -> Console:
-    """stdout for people; when it is not a terminal (a pipe, cron mail) lines may be wide."""
+    """stdout for people; when it is not a terminal (a pipe, cron mail) lines may be wide.
+
+    rich is imported here, not with the module: a quiet ``mailtriage run`` with nothing new
+    prints nothing and spares the import (a tenth of such a run)."""
+    from rich.console import Console
+
     width = None if sys.stdout.isatty() else 200
     return Console(highlight=False, soft_wrap=False, width=width)
 
 
 def err_console() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
 
 
