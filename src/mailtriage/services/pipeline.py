@@ -556,7 +556,7 @@ def _workers(executor: Executor) -> int:
 
 
 CHUNK_MAILS = 50
-CHUNK_BYTES = 4 << 20
+CHUNK_BYTES = 1 << 20
 
 
 def _chunks(batch: Sequence[RawMail], workers: int) -> list[list[RawMail]]:
@@ -566,7 +566,8 @@ def _chunks(batch: Sequence[RawMail], workers: int) -> list[list[RawMail]]:
     A worker classifies each chunk's candidates in one call, and scikit-learn costs about as
     much per call as per ten mails: 16 mails a chunk spent 2.5 ms a mail on classifying, 50
     spend 2.05 (the 200 of a whole batch, 1.9); more chunks only help a pool of several
-    workers share out a batch."""
+    workers share out a batch. The byte limit stays at 1 MB: with 4 MB the worker's peak grew
+    with the mailbox (190 MB at 30,000 bench mails against 180 MB with 1 MB)."""
     limit = max(1, min(CHUNK_MAILS, len(batch) // (4 * workers)))
     chunks: list[list[RawMail]] = []
     current: list[RawMail] = []
