@@ -49,3 +49,12 @@ def test_anything_else_is_no_watch(value: Any) -> None:
 def test_holds_only_for_the_same_facts_and_config_before_its_instant(
         config: Config, facts: tuple[int, ...] | None, now: datetime, holds: bool) -> None:
     assert WATCH.holds(config, facts, now) is holds
+
+
+def test_another_release_does_not_trust_the_watch(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A new release may know other holidays (it pins the holidays package) or judge clocks
+    # otherwise: its first run takes the full pass.
+    import mailtriage
+
+    monkeypatch.setattr(mailtriage, "__version__", "99.0.0")
+    assert not WATCH.holds(CONFIG, (3, 3, 7, 9, 0, 0), UNTIL - timedelta(hours=1))
