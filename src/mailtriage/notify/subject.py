@@ -31,7 +31,8 @@ def clean_subject_text(original: str, ticket_number: int | None = None) -> str:
     """The customer's subject without controls, reply prefixes or this ticket's tag."""
     text = strip_controls(original)
     if ticket_number is not None:
-        text = re.sub(rf"\s*\[#\s*{ticket_number}\s*\]\s*", " ", text)
+        if "[#" in text:  # the expression is compiled anew for every ticket number
+            text = re.sub(rf"\s*\[#\s*{ticket_number}\s*\]\s*", " ", text)
         text = " ".join(text.split())
     previous = None
     while previous != text:
