@@ -89,7 +89,9 @@ class Pipeline:
         self._pool_live = False
         self._in_flight: list[Future[Any]] = []
         """The pool's bigger work not yet known to be done: the classifier load, then the
-        chunks of the last batch sent there (classifying a chunk parsed here is quick)."""
+        chunks of the last batch sent there. Classifying what this process parsed is left
+        out: counting it would make this process, which also stores and sends and is the
+        busier of the two on a large mailbox, parse the next batch as well."""
         self._transport: object | None = None
         self._delivery: delivery.DeliveryReport | None = None
         self._send_between_batches = not dry_run
