@@ -20,6 +20,7 @@ _PREFIX_RE = re.compile(
     r"^\s*(?:(?:re|aw|antw|antwoord|sv|vs)\s*(?:\[\d+\]|\(\d+\))?\s*[:\uff1a]\s*)+",
     re.IGNORECASE,
 )
+_TAG_RE = re.compile(r"\s*\[#\s*(\d+)\s*\]\s*")
 _EMPTY: dict[Language, str] = {"nl": "Uw bericht", "en": "Your message"}
 
 
@@ -31,8 +32,8 @@ def clean_subject_text(original: str, ticket_number: int | None = None) -> str:
     """The customer's subject without controls, reply prefixes or this ticket's tag."""
     text = strip_controls(original)
     if ticket_number is not None:
-        if "[#" in text:  # the expression is compiled anew for every ticket number
-            text = re.sub(rf"\s*\[#\s*{ticket_number}\s*\]\s*", " ", text)
+        number = str(ticket_number)
+        text = _TAG_RE.sub(lambda m: " " if m.group(1) == number else m.group(0), text)
         text = " ".join(text.split())
     previous = None
     while previous != text:
