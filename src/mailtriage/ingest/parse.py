@@ -626,18 +626,16 @@ def _read_addresses(value: str) -> _Addresses:
     cost of parsing a small mail; a helpdesk sees the same To and From values again and again
     (its own address, its regular customers), so each value is read once per process."""
     if len(value) > _CACHED_ADDRESS_VALUE:
-        return _read_addresses_now(value)
+        return _read_addresses_cached.__wrapped__(value)
     return _read_addresses_cached(value)
 
 
-def _read_addresses_now(value: str) -> _Addresses:
+@lru_cache(maxsize=2048)
+def _read_addresses_cached(value: str) -> _Addresses:
     defects: list[dict[str, Any]] = []
     pairs = get_addresses(value, defects=defects, decode_names=True)
     return (tuple((str(d), str(a)) for d, a in pairs),
             tuple(_clean_meta(str(d.get("reason", "defect")), 200) for d in defects))
-
-
-_read_addresses_cached = lru_cache(maxsize=2048)(_read_addresses_now)
 
 
 def _address(display: str, addr: str, header: str, notes: list[str],
@@ -866,7 +864,7 @@ _SET_ASIDE_FROM = 64 << 10
 _BASE64_RUN = re.compile(rb"\n([A-Za-z0-9+/=]{40,}(?:\n[A-Za-z0-9+/=]{40,}){63,})(?=\n|\Z)")
 """64 or more lines of 40 or more base64 characters: nothing the parser treats specially."""
 _RUN_MARK = b"\x7fmailtriage-run-"
-_PLACEHOLDER = re.compile("\x7fmailtriage-run-([0-9]+)\x7f")
+_PLACEHOLDER = re.compile(re.escape(_RUN_MARK.decode("ascii")) + "([0-9]+)\x7f")
 
 
 def _put_back(msg: email.message.Message, runs: list[str]) -> None:
