@@ -56,11 +56,11 @@ class Rule:
 
     @cached_property
     def _screened_patterns(self) -> tuple[_Screened, ...]:
-        return tuple((p, _needles(p.pattern, p.flags)) for p in self.patterns)
+        return _screen(self.patterns)
 
     @cached_property
     def _screened_unless(self) -> tuple[_Screened, ...]:
-        return tuple((u, _needles(u.pattern, u.flags)) for u in self.unless)
+        return _screen(self.unless)
 
     def vote(self) -> Vote:
         return Vote(rule=self.name, description=self.description, type=self.type,
@@ -117,6 +117,10 @@ class _Text:
 
 _Screened = tuple[re.Pattern[str], tuple[frozenset[str], ...]]
 """An expression and the groups of words a text needs for it to match (``_needles``)."""
+
+
+def _screen(patterns: tuple[re.Pattern[str], ...]) -> tuple[_Screened, ...]:
+    return tuple((p, _needles(p.pattern, p.flags)) for p in patterns)
 
 
 def _any_matches(screened: tuple[_Screened, ...], text: _Text) -> bool:
