@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import mailtriage
 from mailtriage.config import Config
 
 
@@ -26,8 +27,6 @@ def config_fingerprint(config: Config) -> str:
     """What a watch depends on in the configuration: the SLA, the calendar and the address,
     and the release of mailtriage that wrote it (which pins the holidays package, and so the
     holidays the calendar knows)."""
-    import mailtriage
-
     text = repr((config.sla, config.calendar, config.notify.staff_alert_address,
                  mailtriage.__version__))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
