@@ -187,3 +187,15 @@ def test_the_quick_test_never_hides_an_attribution(line: str, passes: bool) -> N
     assert _may_name_a_writer(line) is passes
     if _ATTR_END.search(line) or _ATTR_SCHREEF_OP.match(line):
         assert passes
+
+
+def test_the_ascii_verbs_are_plain_words() -> None:
+    # The quick test looks for them as text: an ASCII verb written as an expression
+    # (r"a\s+repondu") would need the expression itself.
+    import re
+
+    from mailtriage.ingest.quoting import _ASCII_VERBS, _ATTR_SCHREEF_OP
+
+    assert _ASCII_VERBS and all(re.escape(v) == v for v in _ASCII_VERBS)
+    assert {"schreef", "wrote"} <= set(_ASCII_VERBS)  # the verbs of _ATTR_SCHREEF_OP
+    assert "(?:schreef|wrote)" in _ATTR_SCHREEF_OP.pattern

@@ -26,9 +26,11 @@ from dataclasses import dataclass
 
 _MAX_MARK = 400  # longer lines are never markers
 _ATTR_START = re.compile(r"^(?:on|op|am|le|el)\s", re.I)
-_ATTR_END = re.compile(
-    r"\b(?:wrote|writes|schreef|geschreven|schrieb|a\s+écrit|escribió)\b[^:]{0,200}:\s*$", re.I)
+_WRITER_VERBS = ("wrote", "writes", "schreef", "geschreven", "schrieb", r"a\s+écrit", "escribió")
+"""The verbs of an attribution line; the ASCII ones are plain words (``_may_name_a_writer``)."""
+_ATTR_END = re.compile(rf"\b(?:{'|'.join(_WRITER_VERBS)})\b[^:]{{0,200}}:\s*$", re.I)
 _ATTR_SCHREEF_OP = re.compile(r"^\S.{0,200}\s(?:schreef|wrote)\s+(?:op|on)\s.{1,200}:\s*$", re.I)
+_ASCII_VERBS = tuple(v for v in _WRITER_VERBS if v.isascii())
 _SEPARATOR = re.compile(
     r"^[-_=*\s]{2,}\s*(?:original message|oorspronkelijk (?:e-?mail)?bericht|origineel bericht|"
     r"ursprüngliche nachricht|message d'origine|reply message)\s*[-_=*\s]{2,}$", re.I)
@@ -78,12 +80,12 @@ def _short(line: str) -> str:
 def _may_name_a_writer(line: str) -> bool:
     """False when ``line`` holds none of the verbs ``_ATTR_END`` and ``_ATTR_SCHREEF_OP``
     look for: a cheap test first, as ``re`` tries those at every position of every line.
-    ASCII lines only (the verbs outside ASCII are French and Spanish; other characters may
+    ASCII lines only (an ASCII line cannot hold the other verbs, and other characters may
     match ASCII letters under ``re.IGNORECASE``): any other line goes to the expressions."""
     if not line.isascii():
         return True
     lowered = line.lower()
-    return "wr" in lowered or "schr" in lowered
+    return any(verb in lowered for verb in _ASCII_VERBS)
 
 
 def _attribution_at(lines: list[str], i: int) -> int:
