@@ -252,3 +252,30 @@ def test_a_name_that_looks_encoded_is_sent_as_one_encoded_word() -> None:
     data = compose_message(outgoing(recipient=Address("a@klant.nl", "Jan =?utf-8?q?x?= Jansen")))
     raw = BytesParser(policy=policy.compat32).parsebytes(data)["To"]
     assert str(make_header(decode_header(raw.split(" <")[0]))) == "Jan =?utf-8?q?x?= Jansen"
+
+
+_BUILT = (b"From: CARE Helpdesk <helpdesk@example.test>\r\nTo: jan@klant.nl\r\n"
+          b"Subject: Re: test\r\nDate: Fri, 14 Mar 2025 15:31:00 +0000\r\n"
+          b"Message-ID: <a@example.test>\r\nMIME-Version: 1.0\r\n")
+
+
+@pytest.mark.parametrize(("extra", "problem"), [
+    (b"", None),
+    (b"Content-Type: text/plain\r\n", None),
+    (b"Bcc: a@evil.test\r\n", "unexpected: bcc"),
+    (b"X-Extra: 1\r\n", "unexpected: x-extra"),
+    (b"to: a@evil.test\r\n", "repeated: to"),
+    (b"Subject: second\r\n", "repeated: subject"),
+    (b"Subject:\r\n =?utf-8?q?Bcc=3A_x?=\r\n", "repeated: subject"),
+    (b" folded: into the previous header\r\n", None),
+])
+def test_the_parse_back_check_refuses_headers_that_were_not_built(extra: bytes,
+                                                                  problem: str | None) -> None:
+    from mailtriage.notify.compose import _verify
+
+    data = _BUILT + extra + b"\r\nbody\r\n"
+    if problem is None:
+        _verify(data)
+    else:
+        with pytest.raises(PermanentDeliveryError, match=problem):
+            _verify(data)

@@ -181,7 +181,9 @@ def build_message(mail: OutgoingMail) -> EmailMessage:
 
 
 def _verify(data: bytes) -> None:
-    parsed = BytesParser(policy=policy.default).parsebytes(data, headersonly=True)
+    # Only the header names are checked, and compat32 splits the block into the same names as
+    # policy.default without building header objects (a third of the cost).
+    parsed = BytesParser(policy=policy.compat32).parsebytes(data, headersonly=True)
     names = [k.lower() for k in parsed]
     unexpected = sorted(set(names) - _ALLOWED_HEADERS)
     repeated = sorted({n for n in names if names.count(n) > 1})
