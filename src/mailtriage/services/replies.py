@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -58,7 +58,8 @@ class BatchCounts:
 
     ``sent`` holds, for every sender address of the batch, the customer mail queued to it in
     the rate-limit window, counted on as the batch queues more; ``change_hours`` the open
-    change backlog before the batch, to which the batch's own new change tickets are added.
+    change backlog before the batch, to which the batch's own new change tickets are added as
+    they are opened (a batch's mail does not change a new ticket's type or estimate).
     Only for a batch stored without savepoints: a rolled-back mail would leave the counts
     too high. ``stale`` (a ticket of the batch changed status) sends the backlog back to the
     database.
@@ -67,13 +68,15 @@ class BatchCounts:
     sent: dict[str, int]
     staff_workload: Workload | None
     change_hours: float
-    new_tickets: list[Ticket] = field(default_factory=list)
     stale: bool = False
 
+    def add(self, ticket: Ticket) -> None:
+        """Count a ticket the batch opened (as ``open_change_hours`` would count it)."""
+        if ticket.type == "change" and ticket.status in ACTIVE_STATUSES:
+            self.change_hours += 4.0 if ticket.change_hours is None else ticket.change_hours
+
     def backlog(self) -> float:
-        return self.change_hours + sum(
-            4.0 if t.change_hours is None else t.change_hours for t in self.new_tickets
-            if t.type == "change" and t.status in ACTIVE_STATUSES)
+        return self.change_hours
 
 
 class ReplyComposer:
@@ -114,7 +117,7 @@ class ReplyComposer:
     def new_ticket(self, ticket: Ticket) -> None:
         """A ticket the current batch opened (it counts in the change backlog)."""
         if self._batch is not None:
-            self._batch.new_tickets.append(ticket)
+            self._batch.add(ticket)
 
     def status_changed(self) -> None:
         """A ticket changed status in the current batch: ask the backlog from the database."""
