@@ -18,8 +18,11 @@ imports, about 0.07 s of a run with nothing new), sampling the resident memory o
 command's whole process tree (sum of RSS over the tree at
 every sample, every 20 ms) and printing a table, the ratio (mbsync seconds / mailtriage seconds:
 1.0 or more means the whole triage keeps pace with a plain download) and one JSON line.
+After the timed runs (unless ``--no-floor``) it runs ``bench_stages.py`` over up to 1,000 of the
+same mails: the CPU per mail of parsing, the model and the rules, which no triage can skip,
+spread over all cores, gives the highest ratio this machine could reach on the day.
 
-Run: python bench/bench_pipeline.py [--n 1000] [--database URL] [--tls] [--keep]
+Run: python bench/bench_pipeline.py [--n 1000] [--database URL] [--tls] [--keep] [--no-floor]
 PostgreSQL: --database postgresql+psycopg://postgres@127.0.0.1:5432/mailtriage_bench (created,
 or dropped and created again when its name starts with ``mailtriage_bench``).
 """
@@ -544,6 +547,16 @@ def heavy_imports(importtime: str) -> list[str]:
     return sorted(found)
 
 
+def cpu_floor(n: int) -> dict[str, float]:
+    """``bench_stages.py`` over up to 1,000 of the same generated mails, after the timed runs:
+    the CPU per mail of parsing, the model and the rules, which no triage can skip."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_stages.py"), "--n", str(min(n, 1000))],
+        capture_output=True, text=True, check=True)
+    figures: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="number of mails (default 1000)")
@@ -552,6 +565,8 @@ def main() -> None:
     parser.add_argument("--tls", action="store_true", help="both clients over IMAPS")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--workers", default=None, help="passed to mailtriage run --workers")
+    parser.add_argument("--no-floor", action="store_true",
+                        help="skip measuring the CPU floor (bench_stages.py) after the runs")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="mailtriage-bench-"))
@@ -622,6 +637,9 @@ def main() -> None:
 
     n = args.n
     ratio = sync.seconds / first.seconds
+    floor = None if args.no_floor else cpu_floor(n)
+    cores = os.cpu_count() or 1
+    floor_s = floor["cpu_ms_per_mail"] * n / 1000 / cores if floor else None
     dialect = url.split(":", 1)[0].split("+", 1)[0]
     print()
     print(f"{n} mails over {'IMAPS' if args.tls else 'plain IMAP'} on loopback, {dialect}, "
@@ -638,6 +656,11 @@ def main() -> None:
     print(f"{'nothing new, alerts on':28} {alerts_idle.seconds:9.2f} {'':>9} "
           f"{alerts_idle.peak_mb:9.0f} {alerts_idle.peak_processes:6d}")
     print(f"ratio mbsync/mailtriage: {ratio:.2f} (>= 1.0: triage keeps pace with the download)")
+    if floor is not None and floor_s is not None:
+        print(f"CPU floor: parsing, model and rules alone take {floor['cpu_ms_per_mail']:.2f} ms "
+              f"of CPU per mail (parse {floor['parse_ms']:.2f}), at least {floor_s:.1f} s for "
+              f"{n} mails on {cores} cores with nothing fetched, stored or sent: the ratio "
+              f"can be at most {sync.seconds / floor_s:.2f} on this machine today")
     print(f"heavy modules imported by the idle run: {', '.join(heavy) or 'none'}; with "
           f"alerts on: {', '.join(alerts_heavy) or 'none'}")
     if args.keep:
@@ -653,6 +676,9 @@ def main() -> None:
         "idle_heavy_imports": heavy, "alerts_pass_s": round(alerts_pass.seconds, 3),
         "alerts_idle_s": round(alerts_idle.seconds, 3),
         "alerts_idle_heavy_imports": alerts_heavy, "rows": rows, "exit": first.returncode,
+        "floor_cpu_ms_per_mail": floor["cpu_ms_per_mail"] if floor else None,
+        "floor_s": round(floor_s, 3) if floor_s is not None else None,
+        "ratio_ceiling": round(sync.seconds / floor_s, 3) if floor_s else None,
     }))
 
 
