@@ -35,7 +35,7 @@ def outbox_list(app: AppContext, status: str | None, limit: int, as_json: bool) 
              .order_by(OutboxItem.id.desc()).limit(limit))
     if status:
         query = query.where(OutboxItem.status == status)
-    with app.db().session() as s:
+    with app.db().session(read_only=True) as s:
         rows: list[dict[str, Any]] = [
             {"id": o.id, "ticket": number, "kind": o.kind, "to": o.recipients,
              "subject": o.subject, "status": o.status, "attempts": o.attempts,
@@ -62,7 +62,7 @@ def outbox_list(app: AppContext, status: str | None, limit: int, as_json: bool) 
 @click.pass_obj
 def outbox_show(app: AppContext, row_id: int) -> None:
     """Print one outgoing mail exactly as it is (or was) handed to the SMTP server."""
-    with app.db().session() as s:
+    with app.db().session(read_only=True) as s:
         item = s.get(OutboxItem, row_id)
         if item is None:
             raise NotFoundError(f"There is no outgoing mail {row_id}.")

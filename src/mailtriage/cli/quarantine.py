@@ -57,7 +57,7 @@ def quarantine_list(app: AppContext, show_all: bool, as_json: bool) -> None:
 @click.pass_obj
 def quarantine_show(app: AppContext, entry_id: int, raw: bool, as_json: bool) -> None:
     """One quarantined mail: reason, headers, and optionally the raw bytes."""
-    with app.db().session() as s:
+    with app.db().session(read_only=True) as s:
         e = s.get(QuarantineEntry, entry_id)
         if e is None:
             raise NotFoundError(f"There is no quarantine entry {entry_id}.")

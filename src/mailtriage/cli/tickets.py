@@ -44,7 +44,7 @@ def tickets_list(app: AppContext, as_json: bool, status: str | None, type_: str 
         query = query.where(Ticket.type == type_)
     if needs_review:
         query = query.where(Ticket.needs_review.is_(True))
-    with app.db().session() as s:
+    with app.db().session(read_only=True) as s:
         rows = [ticket_summary(t, zone) for t in s.scalars(query)]
     if as_json:
         print_json(rows)
@@ -75,7 +75,7 @@ def tickets_show(app: AppContext, number: int, as_json: bool) -> None:
 
     zone = app.config.calendar.zone
     now = app.now()
-    with app.db().session() as s:
+    with app.db().session(read_only=True) as s:
         t = s.scalar(select(Ticket).where(Ticket.number == number))
         if t is None:
             raise NotFoundError(f"There is no ticket #{number}.")

@@ -16,7 +16,7 @@ from mailtriage.store.models import Ticket
 def ticket_records(db: Database, level: str | None = None) -> list[TicketRecord]:
     """One record per incident with a clock (the due instants stored on the ticket); only
     customers with SLA ``level`` (guaranteed, aim, none) when given."""
-    with db.session() as s:
+    with db.session(read_only=True) as s:
         rows = s.execute(select(
             Ticket.number, Ticket.priority, Ticket.response_due, Ticket.first_response_at,
             Ticket.resolution_due, Ticket.resolved_at,

@@ -156,7 +156,7 @@ def deliver_due(db: Database, transport: Transport, now: Callable[[], datetime],
                 *, max_attempts: int, limit: int = 500) -> DeliveryReport:
     """Send every pending row whose time has come."""
     report = DeliveryReport()
-    with db.session() as s:
+    with db.session(read_only=True) as s:
         due = s.scalars(
             select(OutboxItem.id).where(OutboxItem.status == "pending",
                                         OutboxItem.next_attempt_at <= now())

@@ -375,7 +375,8 @@ class Pipeline:
         def seen(keys: Sequence[str]) -> set[str]:
             from mailtriage.services.intake import known_keys
 
-            with self.db.session() as s:
+            # Read-only: it runs on the fetching thread, beside a batch being stored.
+            with self.db.session(read_only=True) as s:
                 return known_keys(s, cfg.name, source.folder, keys)
 
         queued = self._intake.replies.queued if self._intake is not None else 0
@@ -478,7 +479,7 @@ class Pipeline:
             except MailtriageError as exc:
                 log.error("staff alerts: %s", exc)
                 self.problems.append(f"staff alerts: {exc}")
-            with self.db.session() as s:
+            with self.db.session(read_only=True) as s:
                 from mailtriage.store.models import OutboxItem
 
                 pending = s.scalar(select(OutboxItem.id).where(

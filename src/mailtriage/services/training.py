@@ -57,7 +57,7 @@ def stored_examples(db: Database) -> tuple[list[Example], list[Example]]:
     """(imported history, staff corrections) from the database."""
     history: list[Example] = []
     corrections: list[Example] = []
-    with db.session() as s:
+    with db.session(read_only=True) as s:
         for e in s.scalars(select(TrainingExample).order_by(TrainingExample.id)):
             example = Example(subject=e.subject, body=e.body,
                               label_type=e.label_type,  # type: ignore[arg-type]
@@ -70,7 +70,7 @@ def stored_examples(db: Database) -> tuple[list[Example], list[Example]]:
 def corrections_since(db: Database, since: datetime | None) -> int:
     from sqlalchemy import func
 
-    with db.session() as s:
+    with db.session(read_only=True) as s:
         query = select(func.count(TrainingExample.id)).where(
             TrainingExample.source == "correction")
         if since is not None:

@@ -33,8 +33,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
+READ_ONLY = "mailtriage_read_only"
+"""Execution option of the connections behind ``Database.session(read_only=True)``."""
+
+
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+    # In WAL mode a transaction that read first and writes later fails at once ("database is
+    # locked", no busy wait) when another connection committed in between: a staff
+    # correction in the web UI while a run stores a batch, or the other way round. BEGIN
+    # IMMEDIATE takes the write lock up front, so writers queue behind each other (within
+    # the busy timeout) instead. Sessions that only read begin deferred and never wait.
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY)
+                         else "BEGIN IMMEDIATE")
+
+
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise StoreError("A read-only database session was asked to write (a programming "
+                         "error: open it without read_only).")
 
 
 class Database:
@@ -62,6 +78,9 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
+                                           expire_on_commit=False)
+        event.listen(self._read_sessions, "before_flush", _refuse_writes)
         if self.engine.dialect.name in ("sqlite", "postgresql"):
             from mailtriage.store.rowids import number_new_rows
 
@@ -72,9 +91,13 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One short transaction: committed on success, rolled back on any error."""
-        session = self.sessions()
+    def session(self, *, read_only: bool = False) -> Iterator[Session]:
+        """One short transaction: committed on success, rolled back on any error.
+
+        On SQLite a transaction takes the write lock when it begins (see ``_sqlite_begin``);
+        ``read_only`` sessions do not, and must not write.
+        """
+        session = (self._read_sessions if read_only else self.sessions)()
         try:
             yield session
             session.commit()

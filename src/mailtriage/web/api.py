@@ -97,7 +97,7 @@ def list_tickets(
         query = query.where(func.lower(Ticket.requester).contains(needle, autoescape=True)
                             | func.lower(Ticket.requester_name).contains(needle, autoescape=True))
     zone = config.calendar.zone
-    with db.session() as s:
+    with db.session(read_only=True) as s:
         return [ticket_summary(t, zone) for t in s.scalars(query.limit(limit).offset(offset))]
 
 
@@ -107,7 +107,7 @@ def show_ticket(request: Request, number: int) -> Any:
     """The ticket with the fields of `mailtriage tickets show --json`: the SLA clocks now,
     messages, classification history, corrections, events and replies."""
     config, db, now = _state(request)
-    with db.session() as s:
+    with db.session(read_only=True) as s:
         t = s.scalar(select(Ticket).where(Ticket.number == number))
         if t is None:
             return _problem(404, "not_found", f"There is no ticket #{number}.")

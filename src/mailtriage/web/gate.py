@@ -54,7 +54,7 @@ class AuthGate:
         self.db_provider = db_provider
 
     def _active(self, name: str) -> bool:
-        with self.db_provider().session() as s:
+        with self.db_provider().session(read_only=True) as s:
             return s.scalar(select(User.id).where(User.name == name,
                                                   User.active.is_(True))) is not None
 

@@ -154,7 +154,7 @@ def queue_page(request: Request) -> Response:
     config = _config(request)
     f = QueueFilter.from_params(request.query_params)
     now = _now(request)
-    with _db(request).session() as s:
+    with _db(request).session(read_only=True) as s:
         rows = load_queue(s, f, config, now, _clocks(request))
         review_count = s.scalar(select(func.count(Ticket.id)).where(
             Ticket.needs_review.is_(True), Ticket.status.in_(ACTIVE_STATUSES))) or 0
@@ -204,7 +204,7 @@ def _message_view(m: Message, attachments: list[Attachment], prefer_text: bool,
 
 def _load_ticket(db: Database, number: int, prefer_text: bool, clocks: TicketClockReader,
                  now: datetime) -> dict[str, Any]:
-    with db.session() as s:
+    with db.session(read_only=True) as s:
         t = s.scalar(select(Ticket).where(Ticket.number == number))
         if t is None:
             raise NotFoundError(f"There is no ticket #{number}.")
@@ -302,7 +302,7 @@ def requeue_reply(request: Request, number: int, item_id: int) -> Response:
 
     t = translator(request_language(request, _config(request)))
     db = _db(request)
-    with db.session() as s:
+    with db.session(read_only=True) as s:
         owner = s.scalar(select(Ticket.number).join(OutboxItem, OutboxItem.ticket_id == Ticket.id)
                          .where(OutboxItem.id == item_id))
     if owner != number:
@@ -357,7 +357,7 @@ async def correct_ticket(request: Request, number: int) -> Response:
     db = _db(request)
     t = translator(request_language(request, config))
     target = f"/tickets/{number}"
-    with db.session() as s:
+    with db.session(read_only=True) as s:
         ticket = s.scalar(select(Ticket).where(Ticket.number == number))
         if ticket is None:
             return render(request, "error.html", status_code=404, message_key="not_found")
@@ -391,7 +391,7 @@ async def correct_ticket(request: Request, number: int) -> Response:
     except (UsageError, NotFoundError) as exc:
         add_flash(request, "error", str(exc))
         return RedirectResponse(target, status_code=303)
-    with db.session() as s:
+    with db.session(read_only=True) as s:
         after = s.scalar(select(Ticket).where(Ticket.number == number))
     message = t("correction_saved")
     if after is not None:
@@ -417,7 +417,7 @@ async def correct_ticket(request: Request, number: int) -> Response:
 @router.get("/attachments/{attachment_id}")
 def download_attachment(request: Request, attachment_id: int) -> Response:
     config = _config(request)
-    with _db(request).session() as s:
+    with _db(request).session(read_only=True) as s:
         a = s.get(Attachment, attachment_id)
         if a is None:
             return render(request, "error.html", status_code=404, message_key="not_found")
@@ -528,7 +528,7 @@ def _corrections_since(db: Database, since: datetime | None) -> int:
     try:
         from mailtriage.services.training import corrections_since
     except ImportError:
-        with db.session() as s:
+        with db.session(read_only=True) as s:
             query = select(func.count(Correction.id))
             if since is not None:
                 query = query.where(Correction.created_at > since)
