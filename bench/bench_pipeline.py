@@ -23,6 +23,9 @@ same mails: the CPU per mail of parsing, the model and the rules, which no triag
 spread over all cores, gives the highest ratio this machine could reach on the day.
 
 Run: python bench/bench_pipeline.py [--n 1000] [--database URL] [--tls] [--keep] [--no-floor]
+                                   [--smtp-delay-ms MS]
+``--smtp-delay-ms`` sends the replies over SMTP to a server on 127.0.0.1 that answers each
+message after MS milliseconds, as a smarthost across a network would, instead of to files.
 PostgreSQL: --database postgresql+psycopg://postgres@127.0.0.1:5432/mailtriage_bench (created,
 or dropped and created again when its name starts with ``mailtriage_bench``).
 """
@@ -462,8 +465,7 @@ folder = "INBOX"
 processed_action = "flag"
 
 [smtp]
-transport = "file"
-directory = "{work}/outbox"
+{smtp}
 from_address = "{helpdesk}"
 from_name = "Helpdesk Webbureau"
 
@@ -481,10 +483,12 @@ lock_file = "{work}/mailtriage.lock"
 
 
 def mailtriage_config(server: DovecotServer, user: str, password: str, work: Path, url: str,
-                      tls: bool) -> Path:
+                      tls: bool, smtp_port: int | None = None) -> Path:
     path = work / "mailtriage.toml"
+    smtp = (f'transport = "smtp"\nhost = "127.0.0.1"\nport = {smtp_port}\nsecurity = "none"'
+            if smtp_port else f'transport = "file"\ndirectory = "{work}/outbox"')
     path.write_text(CONFIG.format(
-        url=url, work=work, host=server.host,
+        url=url, work=work, host=server.host, smtp=smtp,
         port=server.imaps_port if tls else server.imap_port,
         security="tls" if tls else "none",
         cafile=f'ca_file = "{server.cafile}"' if tls else "", user=user, password=password,
@@ -547,6 +551,32 @@ def heavy_imports(importtime: str) -> list[str]:
     return sorted(found)
 
 
+class SlowSmtp:
+    """An SMTP server on 127.0.0.1 that answers each message's DATA after ``delay`` seconds,
+    as a smarthost across a network does (connection, TLS and round trips), and counts it."""
+
+    def __init__(self, delay: float) -> None:
+        from aiosmtpd.controller import Controller
+
+        from tests.servers.smtp import free_port
+
+        self.delay = delay
+        self.received = 0
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        import asyncio
+
+        await asyncio.sleep(self.delay)
+        self.received += 1
+        return "250 accepted"
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
 def cpu_floor(n: int) -> dict[str, float]:
     """``bench_stages.py`` over up to 1,000 of the same generated mails, after the timed runs:
     the CPU per mail of parsing, the model and the rules, which no triage can skip."""
@@ -565,12 +595,16 @@ def main() -> None:
     parser.add_argument("--tls", action="store_true", help="both clients over IMAPS")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--workers", default=None, help="passed to mailtriage run --workers")
+    parser.add_argument("--smtp-delay-ms", type=float, default=None,
+                        help="send replies over SMTP to a loopback server that answers each "
+                             "message after this many milliseconds (default: file transport)")
     parser.add_argument("--no-floor", action="store_true",
                         help="skip measuring the CPU floor (bench_stages.py) after the runs")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="mailtriage-bench-"))
     server = start_dovecot()
+    smtp = SlowSmtp(args.smtp_delay_ms / 1000) if args.smtp_delay_ms is not None else None
     try:
         user, password = server.add_user()
         t0 = time.perf_counter()
@@ -592,7 +626,8 @@ def main() -> None:
         url = args.database or f"sqlite:///{work}/mailtriage.db"
         if url.startswith("postgresql"):
             fresh_postgres(url)
-        config = mailtriage_config(server, user, password, work, url, args.tls)
+        config = mailtriage_config(server, user, password, work, url, args.tls,
+                                   smtp.port if smtp else None)
         init = mailtriage(config, "init")
         if init.returncode != 0:
             raise SystemExit(f"mailtriage init failed: {init.stderr[-2000:]}")
@@ -630,6 +665,8 @@ def main() -> None:
             raise SystemExit(f"run with alerts failed: {alerts_pass.stderr[-2000:]}"
                              f"{alerts_idle.stderr[-2000:]}")
     finally:
+        if smtp is not None:
+            smtp.stop()
         server.stop()
         shutil.rmtree(server.base, ignore_errors=True)
         if not args.keep:
@@ -642,8 +679,10 @@ def main() -> None:
     floor_s = floor["cpu_ms_per_mail"] * n / 1000 / cores if floor else None
     dialect = url.split(":", 1)[0].split("+", 1)[0]
     print()
+    replies = ("to files" if smtp is None
+               else f"over SMTP, {args.smtp_delay_ms:g} ms per message")
     print(f"{n} mails over {'IMAPS' if args.tls else 'plain IMAP'} on loopback, {dialect}, "
-          f"{os.cpu_count()} cores")
+          f"{os.cpu_count()} cores, replies {replies}")
     print(f"{'':28} {'seconds':>9} {'mails/s':>9} {'peak MB':>9} {'procs':>6}")
     print(f"{'mbsync download':28} {sync.seconds:9.2f} {n / sync.seconds:9.0f} "
           f"{sync.peak_mb:9.0f} {sync.peak_processes:6d}")
@@ -667,6 +706,7 @@ def main() -> None:
         print(f"work directory kept: {work}")
     print(json.dumps({
         "n": n, "database": dialect, "tls": args.tls, "cores": os.cpu_count(),
+        "smtp_delay_ms": args.smtp_delay_ms,
         "median_kb": round(statistics.median(sizes) / 1024, 1), "p99_kb": round(p99 / 1024),
         "mbsync_s": round(sync.seconds, 3), "mbsync_peak_mb": round(sync.peak_mb, 1),
         "run_s": round(first.seconds, 3), "run_peak_mb": round(first.peak_mb, 1),
