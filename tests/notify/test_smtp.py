@@ -113,6 +113,80 @@ def test_several_messages_one_after_another(smtp_server: SmtpTestServer) -> None
     assert len(smtp_server.wait_for(5)) == 5
 
 
+# -- one session for a run of messages -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("server", ["smtp_server", "smtp_server_auth", "smtp_server_starttls"])
+def test_messages_share_one_session_until_it_is_closed(request: pytest.FixtureRequest,
+                                                       server: str) -> None:
+    smtp_server: SmtpTestServer = request.getfixturevalue(server)
+    transport = SmtpTransport(smtp_server.smtp_config())
+    for _ in range(3):
+        transport.send(message(), "", RCPT)
+    transport.close()
+    transport.close()  # closing twice is harmless
+    transport.send(message(), "", RCPT)
+    transport.close()
+    got = smtp_server.wait_for(4)
+    assert len({m.peer for m in got[:3]}) == 1
+    assert got[3].peer != got[0].peer
+
+
+@pytest.mark.parametrize(("stage", "code"), [("mail", 421), ("mail", 451), ("rcpt", 450)])
+def test_a_kept_session_refusing_before_data_gets_one_fresh_try(
+        smtp_server: SmtpTestServer, stage: str, code: int) -> None:
+    # A server that takes only so many messages per connection answers 421 to the next MAIL.
+    transport = SmtpTransport(smtp_server.smtp_config())
+    transport.send(message(), "", RCPT)
+    smtp_server.fail_next(code, 1, stage=stage)  # type: ignore[arg-type]
+    transport.send(message(), "", RCPT)
+    first, second = smtp_server.wait_for(2)
+    assert first.peer != second.peer
+    # Refused on the fresh session too: the message's attempt fails, nothing went out.
+    smtp_server.fail_next(code, 2, stage=stage)  # type: ignore[arg-type]
+    with pytest.raises(TemporaryDeliveryError) as info:
+        transport.send(message(), "", RCPT)
+    assert strictly_temporary(info.value)
+    assert len(smtp_server.messages) == 2
+
+
+def test_a_session_the_server_closed_while_idle_is_replaced(
+        smtp_server: SmtpTestServer) -> None:
+    transport = SmtpTransport(smtp_server.smtp_config())
+    smtp_server.hang_up_after_next(1)
+    transport.send(message(), "", RCPT)
+    time.sleep(0.2)  # the server has closed the connection by now
+    sent: list[int] = []
+    transport.send(message(), "", RCPT, before_data=lambda: sent.append(1))
+    assert sent == [1]  # marked once: the first try never reached DATA
+    first, second = smtp_server.wait_for(2)
+    assert first.peer != second.peer
+
+
+def test_after_the_message_went_out_a_lost_answer_is_not_retried(
+        smtp_server: SmtpTestServer) -> None:
+    transport = SmtpTransport(smtp_server.smtp_config())
+    transport.send(message(), "", RCPT)
+    smtp_server.drop_next(1)
+    with pytest.raises(UncertainDeliveryError):
+        transport.send(message(), "", RCPT)
+    _, second = smtp_server.wait_for(2)
+    assert second.answered is False
+    transport.send(message(), "", RCPT)  # a new session; the uncertain one is not resent
+    assert len(smtp_server.wait_for(3)) == 3
+
+
+def test_a_permanent_refusal_ends_the_session(smtp_server: SmtpTestServer) -> None:
+    transport = SmtpTransport(smtp_server.smtp_config())
+    transport.send(message(), "", RCPT)
+    smtp_server.fail_next(550, 1, stage="rcpt")
+    with pytest.raises(PermanentDeliveryError):
+        transport.send(message(), "", RCPT)
+    transport.send(message(), "", RCPT)
+    first, second = smtp_server.wait_for(2)
+    assert first.peer != second.peer
+
+
 # -- TLS refusals ------------------------------------------------------------------------------
 
 

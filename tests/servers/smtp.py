@@ -23,6 +23,7 @@ next ``n`` messages, then close the connection without answering), ``.wait_for(c
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import socket
@@ -165,6 +166,8 @@ class ReceivedMessage:
     answered: bool = True
     tls: bool = False
     login: str | None = None
+    peer: object = None
+    """The client's address and port: one per connection."""
 
 
 @dataclass
@@ -189,6 +192,7 @@ class SmtpTestServer:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _failures: list[_Failure] = field(default_factory=list, repr=False)
     _drops: int = 0
+    _hang_ups: int = 0
     _controller: Any = field(default=None, repr=False)
 
     def fail_next(self, code: int, n: int = 1, stage: Stage = "data",
@@ -197,6 +201,18 @@ class SmtpTestServer:
         reply = text or ("Try again later" if code < 500 else "Rejected for good")
         with self._lock:
             self._failures.append(_Failure(code, stage, reply, n))
+
+    def hang_up_after_next(self, n: int = 1) -> None:
+        """Answer the next ``n`` messages, then close their connections (an idle timeout)."""
+        with self._lock:
+            self._hang_ups += n
+
+    def _take_hang_up(self) -> bool:
+        with self._lock:
+            if self._hang_ups > 0:
+                self._hang_ups -= 1
+                return True
+            return False
 
     def drop_next(self, n: int = 1) -> None:
         """Take the next ``n`` messages, then close the connection without a reply."""
@@ -284,11 +300,15 @@ class _Handler:
         if self.owner._take_drop():
             self.owner._record(ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos),
                                                bytes(data), answered=False, tls=tls,
-                                               login=login))
+                                               login=login, peer=session.peer))
             server.transport.abort()
             return "250 never seen by the client"
         self.owner._record(ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos),
-                                           bytes(data), tls=tls, login=login))
+                                           bytes(data), tls=tls, login=login,
+                                           peer=session.peer))
+        if self.owner._take_hang_up():
+            # Runs once the reply below is written: the client sees 250, then the close.
+            asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 Message accepted for delivery"
 
 

@@ -373,6 +373,19 @@ def test_the_replies_of_a_batch_go_out_before_the_next_batch_is_stored(
     assert len(smtp_server.messages) == 5
 
 
+def test_each_batch_sends_its_replies_over_one_smtp_session(
+        tmp_path: Path, imap_mailbox: ImapMailbox, smtp_server: SmtpTestServer) -> None:
+    config = make_config(tmp_path, imap_mailbox, smtp_server)
+    config = replace(config, mailboxes=(imap_mailbox.config(batch_size=2),))
+    _five_customers(imap_mailbox)
+    run(config, Clock(local(11, 10, 1)))
+    got = smtp_server.wait_for(5)
+    # Batches of 2, 2 and 1: one session each, closed while the next batch is stored.
+    sessions = [m.peer for m in got]
+    assert sessions[0] == sessions[1] != sessions[2] == sessions[3] != sessions[4]
+    assert len(set(sessions)) == 3
+
+
 def test_a_server_that_cannot_take_mail_is_tried_once_between_batches_not_after_each(
         tmp_path: Path, imap_mailbox: ImapMailbox, smtp_server: SmtpTestServer,
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,6 +33,9 @@ class FileTransport:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
 
+    def close(self) -> None:
+        """Nothing is kept open between messages."""
+
     def send(self, message_bytes: bytes, sender: str, recipients: Sequence[str], *,
              before_data: Callable[[], None] | None = None) -> None:
         clean = [normalize_address(r) for r in recipients]

@@ -71,12 +71,28 @@ def tls_context(cfg: SmtpConfig) -> ssl.SSLContext:
     return ctx
 
 
+def _quit(conn: smtplib.SMTP) -> None:
+    try:
+        conn.quit()
+    except (OSError, smtplib.SMTPException):
+        conn.close()
+
+
 class SmtpTransport:
-    """One SMTP connection per message, so a failure never leaks into the next message."""
+    """One SMTP session for a run of messages; a failure ends it, so it never leaks into the
+    next message.
+
+    Greeting, EHLO, STARTTLS and AUTH cost a handful of round trips that a smarthost across a
+    network makes dear; after a message the server accepted, the next one goes over the same
+    session. When a kept session turns out to be gone before the message was handed over (the
+    server closed it while idle, or it takes only so many messages per connection), the
+    message is tried once more on a fresh one. ``close`` ends the session (QUIT).
+    """
 
     def __init__(self, cfg: SmtpConfig) -> None:
         self.cfg = cfg
         self._context: ssl.SSLContext | None = None
+        self._conn: smtplib.SMTP | None = None
         domain = cfg.from_address.rsplit("@", 1)[-1]
         self.local_hostname = domain or "localhost"
 
@@ -195,13 +211,47 @@ class SmtpTransport:
                 raise PermanentDeliveryError("envelope sender rejected: not a valid address")
             envelope_from = checked
         payload = smtp_payload(message_bytes)
-        conn = self._connect()
+        handed_over = False
+
+        def mark() -> None:
+            nonlocal handed_over
+            handed_over = True
+            if before_data is not None:
+                before_data()
+
+        kept = self._conn is not None
         try:
-            self._prepare(conn)
-            self._transaction(conn, payload, envelope_from, [r for r in clean if r],
-                              before_data)
-        finally:
+            self._transaction(self._session(), payload, envelope_from, [r for r in clean if r],
+                              mark)
+        except TemporaryDeliveryError:
+            self.close()
+            if not kept or handed_over:
+                raise
+            # The kept session failed before anything was handed over: once more, fresh.
             try:
-                conn.quit()
-            except (OSError, smtplib.SMTPException):
-                conn.close()
+                self._transaction(self._session(), payload, envelope_from,
+                                  [r for r in clean if r], mark)
+            except BaseException:
+                self.close()
+                raise
+        except BaseException:
+            self.close()
+            raise
+
+    def _session(self) -> smtplib.SMTP:
+        """The open session, or a new one (connected, TLS, logged in)."""
+        if self._conn is None:
+            conn = self._connect()
+            try:
+                self._prepare(conn)
+            except BaseException:
+                _quit(conn)
+                raise
+            self._conn = conn
+        return self._conn
+
+    def close(self) -> None:
+        """End the session, if one is open."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            _quit(conn)

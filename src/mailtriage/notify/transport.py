@@ -31,6 +31,9 @@ class Transport(Protocol):
         ``before_data`` is called right before the message itself is handed over.
         """
 
+    def close(self) -> None:
+        """Let go of what ``send`` kept open (an SMTP session); sending again reopens it."""
+
 
 def open_transport(cfg: SmtpConfig) -> Transport:
     """``SmtpTransport`` for ``transport = "smtp"``, else ``FileTransport(cfg.directory)``."""

@@ -51,6 +51,7 @@ from mailtriage.store.models import Cursor, RunLease
 from mailtriage.store.schema import ensure_schema
 
 if TYPE_CHECKING:
+    from mailtriage.notify.transport import Transport
     from mailtriage.services.intake import IntakeContext, Outcome, Prepared
 
 log = logging.getLogger("mailtriage.pipeline")
@@ -92,7 +93,7 @@ class Pipeline:
         chunks of the last batch sent there. Classifying what this process parsed is left
         out: counting it would make this process, which also stores and sends and is the
         busier of the two on a large mailbox, parse the next batch as well."""
-        self._transport: object | None = None
+        self._transport: Transport | None = None
         self._delivery: delivery.DeliveryReport | None = None
         self._send_between_batches = not dry_run
 
@@ -499,7 +500,7 @@ class Pipeline:
                 "earlier run; marked uncertain and not resent (requeue them if they did "
                 "not arrive)")
 
-    def _open_transport(self) -> object:
+    def _open_transport(self) -> Transport:
         if self._transport is None:
             from mailtriage.notify.transport import open_transport
 
@@ -521,18 +522,22 @@ class Pipeline:
         if done.setup_error or done.retry_later:
             self._send_between_batches = False
 
-    def _deliver(self, transport: object) -> delivery.DeliveryReport:
+    def _deliver(self, transport: Transport) -> delivery.DeliveryReport:
         """Deliver everything due, in passes of ``DELIVERY_PASS`` rows; a pass that claims
         fewer rows, or stops on a broken setup, is the last."""
         total = delivery.DeliveryReport()
-        while True:
-            done = delivery.deliver_due(self.db, transport,  # type: ignore[arg-type]
-                                        self.now, max_attempts=self.config.smtp.max_attempts,
-                                        limit=DELIVERY_PASS)
-            total.add(done)
-            claimed = done.sent + done.retry_later + done.failed + done.uncertain
-            if done.setup_error or claimed < DELIVERY_PASS:
-                return total
+        try:
+            while True:
+                done = delivery.deliver_due(self.db, transport, self.now,
+                                            max_attempts=self.config.smtp.max_attempts,
+                                            limit=DELIVERY_PASS)
+                total.add(done)
+                claimed = done.sent + done.retry_later + done.failed + done.uncertain
+                if done.setup_error or claimed < DELIVERY_PASS:
+                    return total
+        finally:
+            # An SMTP session serves this batch's replies, not the wait for the next batch.
+            transport.close()
 
 
 def _one_line(exc: SQLAlchemyError) -> str:
