@@ -24,8 +24,9 @@ spread over all cores, gives the highest ratio this machine could reach on the d
 
 Run: python bench/bench_pipeline.py [--n 1000] [--database URL] [--tls] [--keep] [--no-floor]
                                    [--smtp-delay-ms MS]
-``--smtp-delay-ms`` sends the replies over SMTP to a server on 127.0.0.1 that answers each
-message after MS milliseconds, as a smarthost across a network would, instead of to files.
+``--smtp-delay-ms`` sends the replies over SMTP to a server on 127.0.0.1 that answers each EHLO
+and each message after MS milliseconds, as a smarthost across a network would, instead of to
+files.
 PostgreSQL: --database postgresql+psycopg://postgres@127.0.0.1:5432/mailtriage_bench (created,
 or dropped and created again when its name starts with ``mailtriage_bench``).
 """
@@ -49,6 +50,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -552,8 +554,9 @@ def heavy_imports(importtime: str) -> list[str]:
 
 
 class SlowSmtp:
-    """An SMTP server on 127.0.0.1 that answers each message's DATA after ``delay`` seconds,
-    as a smarthost across a network does (connection, TLS and round trips), and counts it."""
+    """An SMTP server on 127.0.0.1 that answers each EHLO and each message's DATA after
+    ``delay`` seconds, as a smarthost across a network does (a session's greeting, TLS and
+    login; a message's round trips), and counts the messages."""
 
     def __init__(self, delay: float) -> None:
         from aiosmtpd.controller import Controller
@@ -565,6 +568,14 @@ class SlowSmtp:
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self.controller.start()
+
+    async def handle_EHLO(self, server: object, session: Any, envelope: object,
+                          hostname: str, responses: list[str]) -> list[str]:
+        import asyncio
+
+        await asyncio.sleep(self.delay)
+        session.host_name = hostname  # what the server's own EHLO handling would record
+        return responses
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         import asyncio
@@ -597,7 +608,8 @@ def main() -> None:
     parser.add_argument("--workers", default=None, help="passed to mailtriage run --workers")
     parser.add_argument("--smtp-delay-ms", type=float, default=None,
                         help="send replies over SMTP to a loopback server that answers each "
-                             "message after this many milliseconds (default: file transport)")
+                             "EHLO and each message after this many milliseconds (default: "
+                             "file transport)")
     parser.add_argument("--no-floor", action="store_true",
                         help="skip measuring the CPU floor (bench_stages.py) after the runs")
     args = parser.parse_args()
