@@ -538,7 +538,7 @@ def count_rows(url: str) -> dict[str, int]:
     return out
 
 
-HEAVY = ("sklearn", "mailparser", "jinja2", "argon2", "rich")
+HEAVY = ("sklearn", "mailparser", "jinja2", "argon2", "rich", "multiprocessing")
 
 
 def heavy_imports(importtime: str) -> list[str]:

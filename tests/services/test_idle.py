@@ -38,7 +38,8 @@ pytestmark = pytest.mark.dovecot
 
 REPORT_IMPORTS = """\
 import atexit
-HEAVY = ("sqlalchemy", "mailparser", "sklearn", "rich")
+HEAVY = ("sqlalchemy", "mailparser", "sklearn", "rich", "concurrent.futures.process",
+         "multiprocessing")
 atexit.register(lambda: print("heavy:", sorted(m for m in HEAVY if m in sys.modules),
                               file=sys.stderr))
 """

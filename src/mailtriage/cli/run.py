@@ -57,10 +57,10 @@ def run_command(app: AppContext, dry_run: bool, as_json: bool, quiet: bool,
             progress_ctx.update(task, advance=n, description=label)
 
     from mailtriage.services.idle import idle_report
-    from mailtriage.services.parallel import parse_executor
 
     report = idle_report(app.config, dry_run=dry_run)
     if report is None:
+        from mailtriage.services.parallel import parse_executor  # the process pool's modules
         from mailtriage.services.pipeline import run_once
 
         with parse_executor(workers) as executor:
