@@ -207,13 +207,6 @@ class SmtpTestServer:
         with self._lock:
             self._hang_ups += n
 
-    def _take_hang_up(self) -> bool:
-        with self._lock:
-            if self._hang_ups > 0:
-                self._hang_ups -= 1
-                return True
-            return False
-
     def drop_next(self, n: int = 1) -> None:
         """Take the next ``n`` messages, then close the connection without a reply."""
         with self._lock:
@@ -253,10 +246,12 @@ class SmtpTestServer:
                     return f
             return None
 
-    def _take_drop(self) -> bool:
+    def _take(self, knob: Literal["_drops", "_hang_ups"]) -> bool:
+        """Use up one of the messages set aside by ``drop_next`` or ``hang_up_after_next``."""
         with self._lock:
-            if self._drops > 0:
-                self._drops -= 1
+            left: int = getattr(self, knob)
+            if left > 0:
+                setattr(self, knob, left - 1)
                 return True
             return False
 
@@ -297,7 +292,7 @@ class _Handler:
         tls = session.ssl is not None or (
             server.transport is not None
             and server.transport.get_extra_info("ssl_object") is not None)
-        if self.owner._take_drop():
+        if self.owner._take("_drops"):
             self.owner._record(ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos),
                                                bytes(data), answered=False, tls=tls,
                                                login=login, peer=session.peer))
@@ -306,7 +301,7 @@ class _Handler:
         self.owner._record(ReceivedMessage(envelope.mail_from, list(envelope.rcpt_tos),
                                            bytes(data), tls=tls, login=login,
                                            peer=session.peer))
-        if self.owner._take_hang_up():
+        if self.owner._take("_hang_ups"):
             # Runs once the reply below is written: the client sees 250, then the close.
             asyncio.get_running_loop().call_soon(server.transport.close)
         return "250 Message accepted for delivery"
