@@ -398,7 +398,7 @@ def test_oversize_mail_is_quarantined_and_replayed_after_raising_the_limit(
     assert len(raised.outbox_files()) == 2
 
 
-def test_a_replay_whose_marking_fails_keeps_the_ticket_and_says_where_the_mail_is(
+def test_a_replay_whose_marking_fails_keeps_the_ticket_and_the_next_run_marks_the_mail(
         imap_mailbox: ImapMailbox, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     from mailtriage.errors import MailboxError
@@ -407,8 +407,11 @@ def test_a_replay_whose_marking_fails_keeps_the_ticket_and_says_where_the_mail_i
 
     big = customer_mail(2, body="Zie de bijgevoegde logregels.\n" + "logregel 0123456789\n" * 600)
     imap_mailbox.append(big, internaldate=ARRIVED)
+    small = customer_mail(3)
+    imap_mailbox.append(small, internaldate=ARRIVED)  # stored and moved by the first run
     setup = setup_for(tmp_path, imap_mailbox, max_message_bytes=4000, processed_action="move")
     run_json(capsys, setup)
+    assert list(imap_mailbox.messages("Processed").values()) == [small]
     [entry] = cli(capsys, setup, "quarantine", "list", "--json").json()
     raised = setup.rewrite(mailbox=[imap_table(imap_mailbox, max_message_bytes=100_000,
                                                processed_action="move")])
@@ -424,10 +427,24 @@ def test_a_replay_whose_marking_fails_keeps_the_ticket_and_says_where_the_mail_i
         db.dispose()
     assert outcome.kind == "ticket"
     assert outcome.reason.endswith("; not marked on the server (the connection was closed by "
-                                   "the server); it stays in INBOX")
+                                   "the server); it stays in INBOX until the next run marks it")
     assert list(imap_mailbox.messages().values()) == [big]  # still there, and stored once
-    assert stored_per_sha(raised) == {sha(big): 1}
+    assert stored_per_sha(raised) == {sha(big): 1, sha(small): 1}
     assert cli(capsys, raised, "quarantine", "list", "--json").json() == []
+
+    # The server works again: the next run moves the replayed mail (the mail moved before is
+    # no longer in the folder, which is no error), stores nothing more and sends the replayed
+    # ticket's acknowledgement: one per ticket.
+    monkeypatch.undo()
+    code, report = run_json(capsys, raised)
+    assert (code, report["messages"]) == (0, [])
+    assert imap_mailbox.messages() == {}
+    assert sorted(imap_mailbox.messages("Processed").values()) == sorted([small, big])
+    assert stored_per_sha(raised) == {sha(big): 1, sha(small): 1}
+    assert len(raised.outbox_files()) == 2
+    code, report = run_json(capsys, raised)  # and the run after it has nothing to do
+    assert (code, report["messages"], report["mailboxes"][0]["fetched"]) == (0, [], 0)
+    assert len(raised.outbox_files()) == 2
 
 
 def test_an_untrusted_certificate_stores_nothing(

@@ -16,7 +16,7 @@ from mailtriage.services.intake import Outcome, prepare, store_batch
 from mailtriage.services.pipeline import Pipeline
 from mailtriage.store.database import Database
 from mailtriage.store.files import FileStore
-from mailtriage.store.models import QuarantineEntry
+from mailtriage.store.models import Cursor, QuarantineEntry
 
 log = logging.getLogger("mailtriage.replay")
 
@@ -51,7 +51,7 @@ def replay(config: Config, db: Database, entry_id: int, now: datetime) -> Outcom
         outcome = _store(config, db, entry, raw, now)
         if outcome.kind == "quarantined":
             return outcome
-        marked = _mark_processed(source, mailbox, entry.uid)
+        marked = _mark_processed(db, source, mailbox, entry.uidvalidity, entry.uid)
         return replace(outcome, reason=f"{outcome.reason}; {marked}")
 
 
@@ -71,8 +71,10 @@ def _store(config: Config, db: Database, entry: QuarantineEntry, raw: RawMail,
     return outcome
 
 
-def _mark_processed(source: MailSource, mailbox: MailboxConfig, uid: str) -> str:
-    """Flag or move the replayed (and committed) mail, as its mailbox is configured."""
+def _mark_processed(db: Database, source: MailSource, mailbox: MailboxConfig,
+                    uidvalidity: int, uid: str) -> str:
+    """Flag or move the replayed (and committed) mail, as its mailbox is configured; when
+    that fails, the next run does it."""
     if mailbox.processed_action == "none":
         return "left on the server as it was"
     try:
@@ -80,10 +82,24 @@ def _mark_processed(source: MailSource, mailbox: MailboxConfig, uid: str) -> str
     except MailboxError as exc:
         log.warning("mailbox %s: marking the replayed mail processed failed: %s",
                     mailbox.name, exc)
-        return f"not marked on the server ({exc}); it stays in {source.folder}"
+        _mark_next_run(db, mailbox.name, source.folder, uidvalidity, uid)
+        return (f"not marked on the server ({exc}); it stays in {source.folder} until the "
+                "next run marks it")
     if mailbox.processed_action == "move":
         return f"moved to {mailbox.processed_folder} on the server"
     return f"flagged {mailbox.processed_flag} on the server"
+
+
+def _mark_next_run(db: Database, mailbox: str, folder: str, uidvalidity: int,
+                   uid: str) -> None:
+    """Move the folder's marked-up-to UID below ``uid``: a run marks the stored mail above
+    it that the server still holds (as after a run interrupted between commit and marking)."""
+    if not uid.isdigit():
+        return
+    with db.session() as s:
+        row = s.scalar(select(Cursor).where(Cursor.mailbox == mailbox, Cursor.folder == folder))
+        if row is not None and row.uidvalidity == uidvalidity and row.marked_uid >= int(uid):
+            row.marked_uid = int(uid) - 1
 
 
 def list_entries(db: Database, *, status: str | None = "open") -> list[QuarantineEntry]:
