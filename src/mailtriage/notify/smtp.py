@@ -219,24 +219,17 @@ class SmtpTransport:
             if before_data is not None:
                 before_data()
 
+        rcpts = [r for r in clean if r]
         kept = self._conn is not None
-        try:
-            self._transaction(self._session(), payload, envelope_from, [r for r in clean if r],
-                              mark)
-        except TemporaryDeliveryError:
-            self.close()
-            if not kept or handed_over:
-                raise
-            # The kept session failed before anything was handed over: once more, fresh.
+        while True:
             try:
-                self._transaction(self._session(), payload, envelope_from,
-                                  [r for r in clean if r], mark)
-            except BaseException:
+                self._transaction(self._session(), payload, envelope_from, rcpts, mark)
+                return
+            except BaseException as exc:
                 self.close()
-                raise
-        except BaseException:
-            self.close()
-            raise
+                if not (kept and isinstance(exc, TemporaryDeliveryError)) or handed_over:
+                    raise
+                kept = False  # a kept session failed before the hand-over: once more, fresh
 
     def _session(self) -> smtplib.SMTP:
         """The open session, or a new one (connected, TLS, logged in)."""
