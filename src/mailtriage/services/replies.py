@@ -58,7 +58,7 @@ class BatchCounts:
 
     ``sent`` holds, for every sender address of the batch, the customer mail queued to it in
     the rate-limit window, counted on as the batch queues more; ``change_hours`` the open
-    change backlog before the batch, to which the batch's own new change tickets are added as
+    change backlog: what it was before the batch, plus the batch's own new change tickets as
     they are opened (a batch's mail does not change a new ticket's type or estimate).
     Only for a batch stored without savepoints: a rolled-back mail would leave the counts
     too high. ``stale`` (a ticket of the batch changed status) sends the backlog back to the
@@ -74,9 +74,6 @@ class BatchCounts:
         """Count a ticket the batch opened (as ``open_change_hours`` would count it)."""
         if ticket.type == "change" and ticket.status in ACTIVE_STATUSES:
             self.change_hours += 4.0 if ticket.change_hours is None else ticket.change_hours
-
-    def backlog(self) -> float:
-        return self.change_hours
 
 
 class ReplyComposer:
@@ -128,7 +125,7 @@ class ReplyComposer:
         batch = self._batch
         if batch is None or batch.stale:
             return workload_now(session, self.config)
-        return batch.staff_workload or current_workload(self.config.sla, batch.backlog())
+        return batch.staff_workload or current_workload(self.config.sla, batch.change_hours)
 
     # -- what the mail says -----------------------------------------------------------------
 
