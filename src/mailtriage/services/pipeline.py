@@ -51,6 +51,8 @@ from mailtriage.store.models import Cursor, RunLease
 from mailtriage.store.schema import ensure_schema
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from mailtriage.notify.transport import Transport
     from mailtriage.services.intake import IntakeContext, Outcome, Prepared
 
@@ -306,8 +308,7 @@ class Pipeline:
     def _load_cursor(self, cfg: MailboxConfig, folder: str, uidvalidity: int,
                      report: MailboxReport) -> SourceCursor | None:
         with self.db.session() as s:
-            row = s.scalar(select(Cursor).where(Cursor.mailbox == cfg.name,
-                                                Cursor.folder == folder))
+            row = _cursor_row(s, cfg.name, folder)
             if row is None:
                 return None
             if row.uidvalidity != uidvalidity:
@@ -343,17 +344,13 @@ class Pipeline:
 
     def _set_marked(self, cfg: MailboxConfig, folder: str, uid: int) -> None:
         with self.db.session() as s:
-            row = s.scalar(select(Cursor).where(Cursor.mailbox == cfg.name,
-                                                Cursor.folder == folder))
+            row = _cursor_row(s, cfg.name, folder)
             if row is not None and uid > row.marked_uid:
                 row.marked_uid = min(uid, row.last_uid)
 
-    def _save_cursor(self, s: object, cfg: MailboxConfig, folder: str, uidvalidity: int,
+    def _save_cursor(self, s: Session, cfg: MailboxConfig, folder: str, uidvalidity: int,
                      last_uid: int, changed: bool) -> None:
-        from sqlalchemy.orm import Session
-
-        assert isinstance(s, Session)
-        row = s.scalar(select(Cursor).where(Cursor.mailbox == cfg.name, Cursor.folder == folder))
+        row = _cursor_row(s, cfg.name, folder)
         if row is None:
             s.add(Cursor(mailbox=cfg.name, folder=folder, uidvalidity=uidvalidity,
                          last_uid=last_uid))
@@ -540,6 +537,24 @@ class Pipeline:
             transport.close()
 
 
+def _cursor_row(s: Session, mailbox: str, folder: str) -> Cursor | None:
+    """The folder's cursor: its UIDVALIDITY, the last UID fetched and the last one marked."""
+    return s.scalar(select(Cursor).where(Cursor.mailbox == mailbox, Cursor.folder == folder))
+
+
+def mark_on_next_run(db: Database, mailbox: str, folder: str, uidvalidity: int,
+                     uid: str) -> None:
+    """Have the next run mark the stored mail ``uid`` on the server (after marking it failed
+    outside a run): the folder's marked-up-to UID goes below it, and a run marks the stored
+    mail above that as it marks mail an interrupted run stored (``Pipeline._remark``)."""
+    if not uid.isdigit():
+        return
+    with db.session() as s:
+        row = _cursor_row(s, mailbox, folder)
+        if row is not None and row.uidvalidity == uidvalidity and row.marked_uid >= int(uid):
+            row.marked_uid = int(uid) - 1
+
+
 def _one_line(exc: SQLAlchemyError) -> str:
     """The driver's own message of a database error, without SQLAlchemy's SQL dump."""
     orig = getattr(exc, "orig", None)
@@ -656,4 +671,5 @@ def run_once(config: Config, *, dry_run: bool = False, now: Callable[[], datetim
         db.dispose()
 
 
-__all__ = ["MailboxReport", "MailtriageError", "Pipeline", "RunReport", "run_once"]
+__all__ = ["MailboxReport", "MailtriageError", "Pipeline", "RunReport", "mark_on_next_run",
+           "run_once"]

@@ -13,10 +13,10 @@ from mailtriage.errors import MailboxError, NotFoundError, UsageError
 from mailtriage.ingest.message import RawMail
 from mailtriage.ingest.sources.base import MailSource, open_source
 from mailtriage.services.intake import Outcome, prepare, store_batch
-from mailtriage.services.pipeline import Pipeline
+from mailtriage.services.pipeline import Pipeline, mark_on_next_run
 from mailtriage.store.database import Database
 from mailtriage.store.files import FileStore
-from mailtriage.store.models import Cursor, QuarantineEntry
+from mailtriage.store.models import QuarantineEntry
 
 log = logging.getLogger("mailtriage.replay")
 
@@ -82,24 +82,12 @@ def _mark_processed(db: Database, source: MailSource, mailbox: MailboxConfig,
     except MailboxError as exc:
         log.warning("mailbox %s: marking the replayed mail processed failed: %s",
                     mailbox.name, exc)
-        _mark_next_run(db, mailbox.name, source.folder, uidvalidity, uid)
+        mark_on_next_run(db, mailbox.name, source.folder, uidvalidity, uid)
         return (f"not marked on the server ({exc}); it stays in {source.folder} until the "
                 "next run marks it")
     if mailbox.processed_action == "move":
         return f"moved to {mailbox.processed_folder} on the server"
     return f"flagged {mailbox.processed_flag} on the server"
-
-
-def _mark_next_run(db: Database, mailbox: str, folder: str, uidvalidity: int,
-                   uid: str) -> None:
-    """Move the folder's marked-up-to UID below ``uid``: a run marks the stored mail above
-    it that the server still holds (as after a run interrupted between commit and marking)."""
-    if not uid.isdigit():
-        return
-    with db.session() as s:
-        row = s.scalar(select(Cursor).where(Cursor.mailbox == mailbox, Cursor.folder == folder))
-        if row is not None and row.uidvalidity == uidvalidity and row.marked_uid >= int(uid):
-            row.marked_uid = int(uid) - 1
 
 
 def list_entries(db: Database, *, status: str | None = "open") -> list[QuarantineEntry]:
