@@ -34,6 +34,7 @@ or dropped and created again when its name starts with ``mailtriage_bench``).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import imaplib
 import json
@@ -556,7 +557,7 @@ def heavy_imports(importtime: str) -> list[str]:
 class SlowSmtp:
     """An SMTP server on 127.0.0.1 that answers each EHLO and each message's DATA after
     ``delay`` seconds, as a smarthost across a network does (a session's greeting, TLS and
-    login; a message's round trips), and counts the messages."""
+    login; a message's round trips)."""
 
     def __init__(self, delay: float) -> None:
         from aiosmtpd.controller import Controller
@@ -564,24 +565,18 @@ class SlowSmtp:
         from tests.servers.smtp import free_port
 
         self.delay = delay
-        self.received = 0
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self.controller.start()
 
     async def handle_EHLO(self, server: object, session: Any, envelope: object,
                           hostname: str, responses: list[str]) -> list[str]:
-        import asyncio
-
         await asyncio.sleep(self.delay)
         session.host_name = hostname  # what the server's own EHLO handling would record
         return responses
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
-        import asyncio
-
         await asyncio.sleep(self.delay)
-        self.received += 1
         return "250 accepted"
 
     def stop(self) -> None:
@@ -689,10 +684,11 @@ def main() -> None:
     floor = None if args.no_floor else cpu_floor(n)
     cores = os.cpu_count() or 1
     floor_s = floor["cpu_ms_per_mail"] * n / 1000 / cores if floor else None
+    ceiling = sync.seconds / floor_s if floor_s else None
     dialect = url.split(":", 1)[0].split("+", 1)[0]
     print()
     replies = ("to files" if smtp is None
-               else f"over SMTP, {args.smtp_delay_ms:g} ms per message")
+               else f"over SMTP, {args.smtp_delay_ms:g} ms per EHLO and per message")
     print(f"{n} mails over {'IMAPS' if args.tls else 'plain IMAP'} on loopback, {dialect}, "
           f"{os.cpu_count()} cores, replies {replies}")
     print(f"{'':28} {'seconds':>9} {'mails/s':>9} {'peak MB':>9} {'procs':>6}")
@@ -707,11 +703,11 @@ def main() -> None:
     print(f"{'nothing new, alerts on':28} {alerts_idle.seconds:9.2f} {'':>9} "
           f"{alerts_idle.peak_mb:9.0f} {alerts_idle.peak_processes:6d}")
     print(f"ratio mbsync/mailtriage: {ratio:.2f} (>= 1.0: triage keeps pace with the download)")
-    if floor is not None and floor_s is not None:
+    if floor is not None and floor_s is not None and ceiling is not None:
         print(f"CPU floor: parsing, model and rules alone take {floor['cpu_ms_per_mail']:.2f} ms "
               f"of CPU per mail (parse {floor['parse_ms']:.2f}), at least {floor_s:.1f} s for "
               f"{n} mails on {cores} cores with nothing fetched, stored or sent: the ratio "
-              f"can be at most {sync.seconds / floor_s:.2f} on this machine today")
+              f"can be at most {ceiling:.2f} on this machine today")
     print(f"heavy modules imported by the idle run: {', '.join(heavy) or 'none'}; with "
           f"alerts on: {', '.join(alerts_heavy) or 'none'}")
     if args.keep:
@@ -730,7 +726,7 @@ def main() -> None:
         "alerts_idle_heavy_imports": alerts_heavy, "rows": rows, "exit": first.returncode,
         "floor_cpu_ms_per_mail": floor["cpu_ms_per_mail"] if floor else None,
         "floor_s": round(floor_s, 3) if floor_s is not None else None,
-        "ratio_ceiling": round(sync.seconds / floor_s, 3) if floor_s else None,
+        "ratio_ceiling": round(ceiling, 3) if ceiling is not None else None,
     }))
 
 
