@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from mailtriage.store.database import Database
 from tests.servers.required import unavailable
 
 PG_ADMIN_URL = os.environ.get(
@@ -75,6 +76,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url: str = request.getfixturevalue("pg_server_url")
     _reset_pg(url)
     return url
+
+
+@pytest.fixture
+def migrated_db(db_url: str) -> Iterator[Database]:
+    """A ``Database`` on ``db_url`` with the schema made (both backends)."""
+    db = Database(db_url)
+    db.migrate()
+    yield db
+    db.dispose()
 
 
 @pytest.fixture

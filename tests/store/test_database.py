@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -113,15 +115,11 @@ def _ticket(number: int) -> Ticket:
 
 
 def test_a_transaction_that_read_first_can_still_write_beside_another_writer(
-        db_url: str) -> None:
+        migrated_db: Database) -> None:
     # A run reads, then flushes its batch; meanwhile staff save a correction. On SQLite in WAL
     # mode a deferred transaction would fail at its first write ("database is locked", at
     # once) because the other connection committed after it read; the two must queue instead.
-    import threading
-    import time
-
-    db = Database(db_url)
-    db.migrate()
+    db = migrated_db
     errors: list[BaseException] = []
 
     def staff() -> None:
@@ -131,54 +129,40 @@ def test_a_transaction_that_read_first_can_still_write_beside_another_writer(
         except BaseException as exc:  # reported below
             errors.append(exc)
 
-    try:
-        with db.session() as s:
-            assert s.scalar(select(Ticket.id)) is None  # the run has read
-            other = threading.Thread(target=staff)
-            other.start()
-            time.sleep(0.3)  # the other writer gets its chance to commit first
-            s.add(_ticket(1))
-            s.flush()
-        other.join(timeout=20)
-        assert not other.is_alive()
-        assert errors == []
-        with db.session(read_only=True) as s:
-            assert sorted(s.scalars(select(Ticket.number))) == [1, 2]
-    finally:
-        db.dispose()
+    with db.session() as s:
+        assert s.scalar(select(Ticket.id)) is None  # the run has read
+        other = threading.Thread(target=staff)
+        other.start()
+        time.sleep(0.3)  # the other writer gets its chance to commit first
+        s.add(_ticket(1))
+        s.flush()
+    other.join(timeout=20)
+    assert not other.is_alive()
+    assert errors == []
+    with db.session(read_only=True) as s:
+        assert sorted(s.scalars(select(Ticket.number))) == [1, 2]
 
 
-def test_read_only_sessions_do_not_wait_for_a_writer(db_url: str) -> None:
-    import threading
-
-    db = Database(db_url)
-    db.migrate()
+def test_read_only_sessions_do_not_wait_for_a_writer(migrated_db: Database) -> None:
+    db = migrated_db
     seen: list[list[int]] = []
 
     def reader() -> None:
         with db.session(read_only=True) as s:
             seen.append(list(s.scalars(select(Ticket.number))))
 
-    try:
-        with db.session() as s:
-            s.add(_ticket(1))
-            s.flush()  # a write transaction is open
-            other = threading.Thread(target=reader)
-            other.start()
-            other.join(timeout=5)
-            assert not other.is_alive(), "the read-only session waited for the writer"
-        assert seen == [[]]
-    finally:
-        db.dispose()
+    with db.session() as s:
+        s.add(_ticket(1))
+        s.flush()  # a write transaction is open
+        other = threading.Thread(target=reader)
+        other.start()
+        other.join(timeout=5)
+        assert not other.is_alive(), "the read-only session waited for the writer"
+    assert seen == [[]]
 
 
-def test_a_read_only_session_refuses_to_write(db_url: str) -> None:
-    db = Database(db_url)
-    db.migrate()
-    try:
-        with pytest.raises(StoreError, match="read-only"), db.session(read_only=True) as s:
-            s.add(_ticket(1))
-        with db.session(read_only=True) as s:
-            assert s.scalar(select(Ticket.id)) is None
-    finally:
-        db.dispose()
+def test_a_read_only_session_refuses_to_write(migrated_db: Database) -> None:
+    with pytest.raises(StoreError, match="read-only"), migrated_db.session(read_only=True) as s:
+        s.add(_ticket(1))
+    with migrated_db.session(read_only=True) as s:
+        assert s.scalar(select(Ticket.id)) is None
