@@ -7,7 +7,7 @@ already checked the token; the bearer scheme here documents it in the OpenAPI sc
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
+from mailtriage.classify.decision import Priority, TicketType
 from mailtriage.config import Config
 from mailtriage.errors import NotFoundError, UsageError
 from mailtriage.services.serialize import ticket_detail, ticket_summary
@@ -44,8 +45,8 @@ router = APIRouter(prefix="/api", tags=["tickets"], dependencies=[Depends(api_us
 class CorrectionIn(BaseModel):
     """A staff correction; fields left out stay as they are."""
 
-    type: Literal["incident", "change", "other"] | None = None
-    priority: Literal["high", "medium", "low"] | None = None
+    type: TicketType | None = None
+    priority: Priority | None = None
     status: StaffStatus | None = None
     note: str = Field(default="", max_length=4000)
 
@@ -71,8 +72,8 @@ def list_tickets(
     request: Request,
     status: str | None = Query(None, description="new, open, waiting, resolved, closed, or "
                                "'active' for new+open+waiting"),
-    type: Literal["incident", "change", "other"] | None = Query(None),
-    priority: Literal["high", "medium", "low"] | None = Query(None),
+    type: TicketType | None = Query(None),
+    priority: Priority | None = Query(None),
     needs_review: bool | None = Query(None),
     requester: str | None = Query(None, max_length=320,
                                   description="Part of the requester's address or name"),
